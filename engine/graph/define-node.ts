@@ -53,6 +53,11 @@ export interface NodeMigration {
 export interface FanOutSpec {
   input: string;
   path?: 'shots';
+  /**
+   * Other inputs that are read per item too (item i of their list): the cache key of item i
+   * then depends only on those items, so editing shot 3 re-renders only clip 3.
+   */
+  zip?: { input: string; path?: 'shots' }[];
 }
 
 export interface ExecutionDefaults {

@@ -27,6 +27,6 @@ export const runwayClip = defineNode({
     seed: { widget: 'seed' },
   },
   runsOn: 'lab-io',
-  fanOut: { input: 'frames' },
+  fanOut: { input: 'frames', zip: [{ input: 'storyboard', path: 'shots' }] },
   execution: { startToCloseSec: 1800, heartbeatSec: 30, maxParallel: 2 },
 });

@@ -1,0 +1,70 @@
+/**
+ * The Engine: everything the API server, the CLI and tests drive, wired once by
+ * `createEngine` (engine/runtime.ts). Transport-free: HTTP and Socket.IO live in engine/server.
+ */
+import type { Client } from '@temporalio/client';
+import type { ArtifactService } from './artifacts/artifact-service';
+import type { GraphDocument } from './graph/document';
+import type { RunSnapshot } from './graph/events';
+import type { ProviderConfig } from './providers/config';
+import type { EventHub } from './runs/event-hub';
+import type { BlobStore, DocumentStore, RunRecord, VectorStore } from './stores/ports';
+
+export interface StartRunRequest {
+  /** A loaded, current-version document (see engine/graph/load.ts). */
+  graph: GraphDocument;
+  workflowId?: string;
+  /** `nodeId.param` → value (exposed template values, CLI `--set`). */
+  values?: Record<string, unknown>;
+  ownerId?: string;
+  parentRunId?: string;
+  /** Nodes that must run even on a cache hit (and their descendants). */
+  forceRun?: string[];
+}
+
+export interface RerunRequest {
+  /** Re-execute this node and everything downstream, even if cached. */
+  fromNodeId?: string;
+  /** `{ [nodeId]: { [param]: value } }` changes applied to the run's graph first. */
+  params?: Record<string, Record<string, unknown>>;
+}
+
+export interface RunService {
+  /** Validates, compiles and starts a run; throws LabError('invalid_graph', …, 400, { errors }). */
+  start(request: StartRunRequest): Promise<RunRecord>;
+  get(runId: string): Promise<RunRecord | null>;
+  snapshot(runId: string): Promise<RunSnapshot | null>;
+  list(filter?: { workflowId?: string; ownerId?: string; limit?: number }): Promise<RunRecord[]>;
+  /** Cancels the whole run: in-flight activities stop, the run ends `cancelled`. */
+  cancel(runId: string): Promise<void>;
+  /** Cancels one node: it ends `cancelled`, its descendants `skipped`, other branches go on. */
+  cancelNode(runId: string, nodeId: string): Promise<void>;
+  rerun(runId: string, request: RerunRequest): Promise<RunRecord>;
+  /** Resolves when the run reaches a terminal status (for the CLI and tests). */
+  waitForEnd(runId: string, timeoutMs?: number): Promise<RunSnapshot>;
+}
+
+export interface Health {
+  ok: boolean;
+  temporal: { ok: boolean; address: string; embedded: boolean };
+  documents: { ok: boolean; kind: string };
+  blobs: { ok: boolean; kind: string };
+  vectors: { ok: boolean; kind: string };
+  providers: Record<string, string>;
+}
+
+export interface Engine {
+  dataDir: string;
+  documents: DocumentStore;
+  blobs: BlobStore;
+  vectors: VectorStore;
+  artifacts: ArtifactService;
+  events: EventHub;
+  runs: RunService;
+  providers: ProviderConfig;
+  temporal: { address: string; namespace: string; client: Client; embedded: boolean };
+  /** Shared secret remote workers present to the server's /workers namespace. */
+  workerToken: string;
+  health(): Promise<Health>;
+  close(): Promise<void>;
+}

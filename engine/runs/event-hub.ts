@@ -1,0 +1,70 @@
+/**
+ * The run event hub: every event is stored first (getting its per-run seq), folded into the
+ * run's stored snapshot, then pushed to live listeners (Socket.IO rooms, the CLI). A listener
+ * that (re)subscribes reads what it missed with `since(runId, seq)`.
+ */
+import { applyEvent, type RunEvent, type RunEventInput } from '../graph/events';
+import type { DocumentStore } from '../stores/ports';
+
+export type RunEventListener = (event: RunEvent) => void;
+
+export class EventHub {
+  private readonly listeners = new Map<string, Set<RunEventListener>>();
+  private readonly anyListeners = new Set<RunEventListener>();
+  /** Serialises snapshot updates per run so concurrent appends cannot lose one. */
+  private readonly snapshotQueues = new Map<string, Promise<void>>();
+
+  constructor(private readonly documents: DocumentStore) {}
+
+  /** Stores and broadcasts one event; a redelivered event (same key) is ignored. */
+  async append(input: RunEventInput): Promise<RunEvent | null> {
+    const event = await this.documents.events.append(input);
+    if (!event) return null;
+    await this.updateSnapshot(event);
+    for (const listener of this.listeners.get(event.runId) ?? []) listener(event);
+    for (const listener of this.anyListeners) listener(event);
+    return event;
+  }
+
+  async since(runId: string, sinceSeq = 0): Promise<RunEvent[]> {
+    return this.documents.events.list(runId, sinceSeq);
+  }
+
+  /** Live events of one run; returns the unsubscribe function. */
+  subscribe(runId: string, listener: RunEventListener): () => void {
+    let set = this.listeners.get(runId);
+    if (!set) this.listeners.set(runId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(runId);
+    };
+  }
+
+  /** Live events of every run (e.g. the run list view). */
+  subscribeAll(listener: RunEventListener): () => void {
+    this.anyListeners.add(listener);
+    return () => this.anyListeners.delete(listener);
+  }
+
+  private async updateSnapshot(event: RunEvent): Promise<void> {
+    const previous = this.snapshotQueues.get(event.runId) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const run = await this.documents.runs.get(event.runId);
+      if (!run) return;
+      // Events may be stored by another process between our reads: fold every stored event
+      // after the snapshot's seq, so the snapshot never skips one.
+      const missed = event.seq === run.snapshot.seq + 1 ? [event] : await this.since(event.runId, run.snapshot.seq);
+      const snapshot = missed.reduce(applyEvent, run.snapshot);
+      if (snapshot === run.snapshot) return;
+      await this.documents.runs.put({ ...run, snapshot, updatedAt: new Date().toISOString() });
+    });
+    const settled = next.catch(() => {});
+    this.snapshotQueues.set(event.runId, settled);
+    try {
+      await next;
+    } finally {
+      if (this.snapshotQueues.get(event.runId) === settled) this.snapshotQueues.delete(event.runId);
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Starting, watching, cancelling and re-running graph runs. A run is stored first (graph,
+ * compiled plan, empty snapshot), then started as the `runGraph` workflow with the plan as its
+ * input, so editing the graph later never disturbs it.
+ */
+import { randomBytes } from 'node:crypto';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { applyValues } from '../graph/apply-values';
+import { compile } from '../graph/compile';
+import type { GraphDocument } from '../graph/document';
+import { emptySnapshot, isTerminalRunStatus, type RunSnapshot } from '../graph/events';
+import { validateGraph } from '../graph/validate';
+import { NODE_REGISTRY } from '../../nodes/definitions';
+import type { RerunRequest, RunService, StartRunRequest } from '../engine-types';
+import { LabError, notFound } from '../errors';
+import type { DocumentStore, RunRecord } from '../stores/ports';
+import { TASK_QUEUES } from '../temporal/task-queues';
+import { cancelNodeSignal, type runGraph } from '../workflows/run-graph';
+import type { EventHub } from './event-hub';
+
+export interface RunServiceDeps {
+  documents: DocumentStore;
+  events: EventHub;
+  client: Client;
+  /** Cap on runs in flight per owner (DESIGN §7). */
+  maxActiveRunsPerOwner?: number;
+}
+
+/** Time-sortable, unguessable run ids: `run_<base36 ms><16 hex>`. */
+export function newRunId(): string {
+  return `run_${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
+}
+
+export function createRunService(deps: RunServiceDeps): RunService {
+  const { documents, events, client } = deps;
+  const handle = (run: RunRecord) => client.workflow.getHandle(run.temporalWorkflowId);
+
+  async function requireRun(runId: string): Promise<RunRecord> {
+    const run = await documents.runs.get(runId);
+    if (!run) throw notFound('run', runId);
+    return run;
+  }
+
+  async function requireActive(runId: string): Promise<RunRecord> {
+    const run = await requireRun(runId);
+    if (isTerminalRunStatus(run.snapshot.status)) {
+      throw new LabError('run_not_active', `run ${runId} already ended (${run.snapshot.status})`, 409);
+    }
+    return run;
+  }
+
+  /**
+   * If Temporal says the workflow is closed but the stored snapshot never heard (the workflow
+   * was terminated, or failed outside the interpreter's own handling), record the ending.
+   */
+  async function reconcile(run: RunRecord): Promise<void> {
+    if (isTerminalRunStatus(run.snapshot.status)) return;
+    let status: string;
+    try {
+      status = (await handle(run).describe()).status.name;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      status = 'NOT_FOUND';
+    }
+    if (status === 'RUNNING' || status === 'COMPLETED') return; // completed: its events are on their way
+    const type = status === 'CANCELED' ? 'run.cancelled' : 'run.failed';
+    await events.append({
+      key: `reconcile:${run.id}:${status}`,
+      runId: run.id,
+      type,
+      status: type === 'run.cancelled' ? 'cancelled' : 'failed',
+      error: `the workflow ended as ${status.toLowerCase()} outside the interpreter`,
+      at: new Date().toISOString(),
+    });
+  }
+
+  const service: RunService = {
+    async start(request: StartRunRequest) {
+      const ownerId = request.ownerId ?? 'local';
+      let graph: GraphDocument = request.graph;
+      if (request.values && Object.keys(request.values).length > 0) {
+        const applied = applyValues(graph, request.values);
+        if (!applied.ok) throw invalidGraph(applied.errors);
+        graph = applied.graph;
+      }
+      const problems = validateGraph(graph, NODE_REGISTRY);
+      if (problems.length > 0) throw invalidGraph(problems);
+      await enforceRunCap(ownerId);
+
+      const plan = compile(graph, NODE_REGISTRY, { forceRun: request.forceRun ?? [] });
+      const runId = newRunId();
+      const now = new Date().toISOString();
+      const run: RunRecord = {
+        id: runId,
+        ownerId,
+        createdAt: now,
+        updatedAt: now,
+        graph,
+        plan,
+        snapshot: emptySnapshot(runId, plan.order),
+        temporalWorkflowId: `run-${runId}`,
+        ...(request.workflowId ? { workflowId: request.workflowId } : {}),
+        ...(request.parentRunId ? { parentRunId: request.parentRunId } : {}),
+      };
+      await documents.runs.put(run);
+      try {
+        await client.workflow.start<typeof runGraph>('runGraph', {
+          taskQueue: TASK_QUEUES.workflows,
+          workflowId: run.temporalWorkflowId,
+          args: [{ runId, plan }],
+        });
+      } catch (error) {
+        await documents.runs.delete(runId);
+        throw new LabError('temporal_unavailable', `could not start the run on Temporal: ${String(error)}`, 503);
+      }
+      return run;
+    },
+
+    get: (runId) => documents.runs.get(runId),
+
+    async snapshot(runId) {
+      return (await documents.runs.get(runId))?.snapshot ?? null;
+    },
+
+    list: (filter = {}) =>
+      documents.runs.list({
+        where: {
+          ...(filter.workflowId ? { workflowId: filter.workflowId } : {}),
+          ...(filter.ownerId ? { ownerId: filter.ownerId } : {}),
+        },
+        orderByDesc: 'createdAt',
+        limit: filter.limit ?? 100,
+      }),
+
+    async cancel(runId) {
+      const run = await requireActive(runId);
+      await handle(run).cancel();
+    },
+
+    async cancelNode(runId, nodeId) {
+      const run = await requireActive(runId);
+      if (!run.plan.nodes[nodeId]) throw notFound('node', nodeId);
+      await handle(run).signal(cancelNodeSignal, nodeId);
+    },
+
+    async rerun(runId, request: RerunRequest) {
+      const run = await requireRun(runId);
+      if (request.fromNodeId && !run.plan.nodes[request.fromNodeId]) throw notFound('node', request.fromNodeId);
+      const values: Record<string, unknown> = {};
+      for (const [nodeId, params] of Object.entries(request.params ?? {})) {
+        for (const [param, value] of Object.entries(params)) values[`${nodeId}.${param}`] = value;
+      }
+      return service.start({
+        graph: run.graph,
+        values,
+        ownerId: run.ownerId,
+        parentRunId: run.id,
+        forceRun: request.fromNodeId ? [request.fromNodeId] : [],
+        ...(run.workflowId ? { workflowId: run.workflowId } : {}),
+      });
+    },
+
+    async waitForEnd(runId, timeoutMs = 30 * 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let wake: () => void = () => {};
+      const unsubscribe = events.subscribe(runId, () => wake());
+      try {
+        let lastCheck = Date.now();
+        for (;;) {
+          const run = await requireRun(runId);
+          if (isTerminalRunStatus(run.snapshot.status)) return run.snapshot;
+          if (Date.now() > deadline) throw new LabError('timeout', `run ${runId} did not end within ${timeoutMs} ms`, 504);
+          if (Date.now() - lastCheck > 5_000) {
+            lastCheck = Date.now();
+            await reconcile(run);
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, 1_000);
+          });
+        }
+      } finally {
+        unsubscribe();
+      }
+    },
+  };
+
+  async function enforceRunCap(ownerId: string): Promise<void> {
+    const cap = deps.maxActiveRunsPerOwner ?? 8;
+    const recent = await documents.runs.list({ where: { ownerId }, orderByDesc: 'createdAt', limit: 200 });
+    const active = recent.filter((run) => !isTerminalRunStatus(run.snapshot.status));
+    if (active.length >= cap) {
+      throw new LabError('too_many_runs', `you already have ${active.length} runs in flight (limit ${cap}): wait or cancel one`, 429);
+    }
+  }
+
+  return Object.assign(service, { reconcile: (runId: string) => requireRun(runId).then(reconcile) });
+}
+
+function invalidGraph(errors: { code: string; message: string }[]): LabError {
+  const summary = errors.slice(0, 3).map((e) => `${e.code}: ${e.message}`).join('; ');
+  return new LabError('invalid_graph', `the graph has ${errors.length} problem(s): ${summary}`, 400, { errors });
+}
+
+export type { RunSnapshot };
