@@ -1,0 +1,400 @@
+/**
+ * The DocumentStore conformance suite: what every adapter (SQLite, MongoDB) must do the same
+ * way. An adapter's test file calls describeDocumentStoreConformance with a harness factory.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunEventInput } from '../../graph/events';
+import type {
+  CacheEntry,
+  CharacterRecord,
+  Collection,
+  DocumentStore,
+  ExternalTaskRecord,
+  RunRecord,
+  WorkflowRecord,
+} from '../ports';
+
+/** One empty storage location (a temp dir, a fresh database) for one test. */
+export interface DocumentStoreHarness {
+  /** Opens a store instance; every instance of one harness sees the same data. */
+  open(): Promise<DocumentStore>;
+  /** Removes everything the harness created; stores are closed before this runs. */
+  cleanup(): Promise<void>;
+}
+
+const AT = '2025-01-01T00:00:00.000Z';
+
+/** A workflow record with a small but real graph document. */
+export function sampleWorkflow(
+  id: string,
+  overrides: Partial<WorkflowRecord> = {},
+): WorkflowRecord {
+  return {
+    id,
+    name: `Workflow ${id}`,
+    ownerId: 'local',
+    createdAt: AT,
+    updatedAt: AT,
+    graph: {
+      schema: 'character-lab/graph',
+      version: 1,
+      id,
+      name: `Workflow ${id}`,
+      description: 'ü – unicode survives',
+      nodes: [
+        {
+          id: 'script',
+          type: 'script-input',
+          typeVersion: 1,
+          position: { x: 0, y: 0 },
+          params: { text: 'A hero walks in.' },
+        },
+      ],
+      edges: [],
+      exposed: [{ nodeId: 'script', param: 'text', label: 'Script' }],
+      meta: {},
+    },
+    ...overrides,
+  };
+}
+
+function event(runId: string, key: string, extra: Partial<RunEventInput> = {}): RunEventInput {
+  return { key, runId, type: 'node.progress', nodeId: 'story', progress: 0.5, at: AT, ...extra };
+}
+
+function cacheEntry(key: string, outputs: Record<string, unknown>): CacheEntry {
+  return { key, nodeType: 'gpt-storyboard', outputs, createdAt: AT };
+}
+
+/** Registers the DocumentStore conformance tests for one adapter. */
+export function describeDocumentStoreConformance(
+  name: string,
+  factory: () => Promise<DocumentStoreHarness>,
+): void {
+  describe(`DocumentStore conformance: ${name}`, () => {
+    let harness: DocumentStoreHarness;
+    let opened: DocumentStore[] = [];
+    let store: DocumentStore;
+
+    async function open(): Promise<DocumentStore> {
+      const instance = await harness.open();
+      opened.push(instance);
+      return instance;
+    }
+
+    async function reopen(): Promise<DocumentStore> {
+      await store.close();
+      opened = opened.filter((s) => s !== store);
+      store = await open();
+      return store;
+    }
+
+    beforeEach(async () => {
+      harness = await factory();
+      store = await open();
+    });
+
+    afterEach(async () => {
+      for (const instance of opened) await instance.close();
+      opened = [];
+      await harness.cleanup();
+    });
+
+    it('reports healthy', async () => {
+      expect(await store.health()).toBe(true);
+    });
+
+    it('gets, replaces and deletes a record', async () => {
+      expect(await store.workflows.get('wf_1')).toBeNull();
+      const first = sampleWorkflow('wf_1');
+      await store.workflows.put(first);
+      expect(await store.workflows.get('wf_1')).toEqual(first);
+
+      const second = sampleWorkflow('wf_1', {
+        name: 'Renamed',
+        updatedAt: '2025-02-01T00:00:00.000Z',
+      });
+      await store.workflows.put(second);
+      expect(await store.workflows.get('wf_1')).toEqual(second);
+      expect(await store.workflows.list()).toHaveLength(1);
+
+      expect(await store.workflows.delete('wf_1')).toBe(true);
+      expect(await store.workflows.get('wf_1')).toBeNull();
+      expect(await store.workflows.delete('wf_1')).toBe(false);
+    });
+
+    it('keeps every collection separate', async () => {
+      const character: CharacterRecord = {
+        id: 'same',
+        name: 'Mara',
+        description: 'A courier',
+        referenceImages: [
+          { id: 'a'.repeat(64), mime: 'image/png', bytes: 3, sha256: 'a'.repeat(64) },
+        ],
+        lora: { name: 'mara_v2', weight: 0.8 },
+        revision: 3,
+        ownerId: 'local',
+        createdAt: AT,
+        updatedAt: AT,
+      };
+      const task: ExternalTaskRecord = {
+        id: 'same',
+        provider: 'runway',
+        taskId: 'task-1',
+        status: 'RUNNING',
+        createdAt: AT,
+        updatedAt: AT,
+      };
+      await store.workflows.put(sampleWorkflow('same'));
+      await store.characters.put(character);
+      await store.externalTasks.put(task);
+      await store.artifacts.put({
+        id: 'b'.repeat(64),
+        sha256: 'b'.repeat(64),
+        mime: 'video/mp4',
+        bytes: 10,
+        durationSec: 2.5,
+        ownerId: 'local',
+        createdAt: AT,
+        filename: 'clip.mp4',
+      });
+
+      expect(await store.characters.get('same')).toEqual(character);
+      expect(await store.externalTasks.get('same')).toEqual(task);
+      expect((await store.workflows.get('same'))?.name).toBe('Workflow same');
+      expect(await store.runs.get('same')).toBeNull();
+      expect(await store.artifacts.list()).toHaveLength(1);
+
+      expect(await store.characters.delete('same')).toBe(true);
+      expect(await store.workflows.get('same')).not.toBeNull();
+      expect(await store.externalTasks.get('same')).not.toBeNull();
+    });
+
+    it('lists with where, orderByDesc and limit', async () => {
+      const runs = [
+        ['r1', 'alice', 'wf_a', '2025-01-01T10:00:00.000Z'],
+        ['r2', 'bob', 'wf_a', '2025-01-03T10:00:00.000Z'],
+        ['r3', 'alice', 'wf_b', '2025-01-02T10:00:00.000Z'],
+        ['r4', 'alice', 'wf_a', '2025-01-04T10:00:00.000Z'],
+        ['r5', 'alice', undefined, '2025-01-05T10:00:00.000Z'],
+      ] as const;
+      for (const [id, ownerId, workflowId, createdAt] of runs) {
+        await store.runs.put(runRecord(id, ownerId, workflowId, createdAt));
+      }
+      const ids = (records: RunRecord[]) => records.map((r) => r.id);
+
+      expect(ids(await store.runs.list()).sort()).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+      expect(ids(await store.runs.list({ orderByDesc: 'createdAt' }))).toEqual([
+        'r5',
+        'r4',
+        'r2',
+        'r3',
+        'r1',
+      ]);
+      expect(
+        ids(
+          await store.runs.list({
+            where: { ownerId: 'alice' },
+            orderByDesc: 'createdAt',
+            limit: 2,
+          }),
+        ),
+      ).toEqual(['r5', 'r4']);
+      expect(
+        ids(
+          await store.runs.list({
+            where: { ownerId: 'alice', workflowId: 'wf_a' },
+            orderByDesc: 'createdAt',
+          }),
+        ),
+      ).toEqual(['r4', 'r1']);
+      expect(await store.runs.list({ where: { ownerId: 'carol' } })).toEqual([]);
+      expect(await store.runs.list({ limit: 0 })).toEqual([]);
+      expect(await store.workflows.list()).toEqual([]);
+    });
+
+    it('matches numbers, booleans and null exactly in where', async () => {
+      const characters = [
+        { id: 'c1', revision: 1, name: 'One', lora: undefined },
+        { id: 'c2', revision: 2, name: 'Two', lora: { name: 'two', weight: 1 } },
+        { id: 'c3', revision: 2, name: '2', lora: undefined },
+      ];
+      for (const c of characters) {
+        await store.characters.put({
+          id: c.id,
+          name: c.name,
+          description: '',
+          referenceImages: [],
+          revision: c.revision,
+          ...(c.lora ? { lora: c.lora } : {}),
+          ownerId: 'local',
+          createdAt: AT,
+          updatedAt: AT,
+        });
+      }
+      const ids = async (where: Partial<CharacterRecord>) =>
+        (await store.characters.list({ where })).map((r) => r.id).sort();
+      expect(await ids({ revision: 2 })).toEqual(['c2', 'c3']);
+      // The string "2" is not the number 2.
+      expect(await ids({ name: '2' })).toEqual(['c3']);
+      expect(await ids({ revision: '2' as unknown as number })).toEqual([]);
+
+      await store.externalTasks.put({
+        id: 't1',
+        provider: 'runway',
+        taskId: 'x',
+        status: 'SUCCEEDED',
+        createdAt: AT,
+        updatedAt: AT,
+        ...({ paid: true, note: null } as object),
+      });
+      await store.externalTasks.put({
+        id: 't2',
+        provider: 'runway',
+        taskId: 'y',
+        status: 'FAILED',
+        createdAt: AT,
+        updatedAt: AT,
+        ...({ paid: false } as object),
+      });
+      const tasks = store.externalTasks as unknown as Collection<{
+        id: string;
+        paid: boolean;
+        note: null;
+      }>;
+      expect((await tasks.list({ where: { paid: true } })).map((t) => t.id)).toEqual(['t1']);
+      expect((await tasks.list({ where: { paid: false } })).map((t) => t.id)).toEqual(['t2']);
+      // null matches a stored null and a missing field.
+      expect((await tasks.list({ where: { note: null } })).map((t) => t.id).sort()).toEqual([
+        't1',
+        't2',
+      ]);
+    });
+
+    it('numbers events per run from 1 without gaps', async () => {
+      const first = await store.events.append(
+        event('run_a', 'a1', { type: 'run.started', nodeId: undefined }),
+      );
+      expect(first).toMatchObject({ runId: 'run_a', type: 'run.started', seq: 1 });
+      expect(first).not.toHaveProperty('key');
+      const second = await store.events.append(event('run_a', 'a2'));
+      expect(second?.seq).toBe(2);
+      expect(second).toEqual({
+        runId: 'run_a',
+        type: 'node.progress',
+        nodeId: 'story',
+        progress: 0.5,
+        at: AT,
+        seq: 2,
+      });
+
+      // Another run counts on its own.
+      expect((await store.events.append(event('run_b', 'a1')))?.seq).toBe(1);
+      expect((await store.events.append(event('run_a', 'a3')))?.seq).toBe(3);
+
+      const listed = await store.events.list('run_a');
+      expect(listed.map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect(listed[1]).toEqual(second);
+      expect((await store.events.list('run_b')).map((e) => e.seq)).toEqual([1]);
+      expect(await store.events.list('run_none')).toEqual([]);
+    });
+
+    it('drops a redelivered event and keeps seq gapless', async () => {
+      await store.events.append(event('run_a', 'k1'));
+      const redelivered = await store.events.append(event('run_a', 'k1', { progress: 0.9 }));
+      expect(redelivered).toBeNull();
+      expect((await store.events.append(event('run_a', 'k2')))?.seq).toBe(2);
+      const listed = await store.events.list('run_a');
+      expect(listed).toHaveLength(2);
+      expect(listed[0].progress).toBe(0.5);
+    });
+
+    it('lists events after sinceSeq', async () => {
+      for (let i = 1; i <= 5; i += 1) await store.events.append(event('run_a', `k${i}`));
+      expect((await store.events.list('run_a', 3)).map((e) => e.seq)).toEqual([4, 5]);
+      expect((await store.events.list('run_a', 0)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(await store.events.list('run_a', 5)).toEqual([]);
+      expect(await store.events.list('run_a', 99)).toEqual([]);
+    });
+
+    it('keeps seq unique and gapless when two instances append at once', async () => {
+      const other = await open();
+      const count = 40;
+      const appends: Promise<unknown>[] = [];
+      for (let i = 0; i < count; i += 1) {
+        // Both instances deliver every event: each key must be stored once.
+        appends.push(store.events.append(event('run_c', `k${i}`)));
+        appends.push(other.events.append(event('run_c', `k${i}`)));
+      }
+      const results = (await Promise.all(appends)) as ({ seq: number } | null)[];
+      const stored = results.filter((r) => r !== null);
+      expect(stored).toHaveLength(count);
+      expect(new Set(stored.map((r) => r.seq)).size).toBe(count);
+
+      const listed = await other.events.list('run_c');
+      expect(listed.map((e) => e.seq)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    });
+
+    it('keeps the first cache entry for a key', async () => {
+      expect(await store.cache.get('key-1')).toBeNull();
+      const first = cacheEntry('key-1', { storyboard: { title: 'First' } });
+      await store.cache.put(first);
+      await store.cache.put(cacheEntry('key-1', { storyboard: { title: 'Second' } }));
+      expect(await store.cache.get('key-1')).toEqual(first);
+      expect(await store.cache.get('key-2')).toBeNull();
+    });
+
+    it('keeps everything across close and reopen', async () => {
+      await store.workflows.put(sampleWorkflow('wf_keep'));
+      await store.events.append(event('run_keep', 'k1'));
+      await store.events.append(event('run_keep', 'k2'));
+      await store.cache.put(cacheEntry('key-keep', { text: 'kept' }));
+
+      const reopened = await reopen();
+      expect(await reopened.workflows.get('wf_keep')).toEqual(sampleWorkflow('wf_keep'));
+      expect((await reopened.events.list('run_keep')).map((e) => e.seq)).toEqual([1, 2]);
+      expect(await reopened.events.append(event('run_keep', 'k2'))).toBeNull();
+      expect((await reopened.events.append(event('run_keep', 'k3')))?.seq).toBe(3);
+      expect((await reopened.cache.get('key-keep'))?.outputs).toEqual({ text: 'kept' });
+    });
+  });
+}
+
+function runRecord(
+  id: string,
+  ownerId: string,
+  workflowId: string | undefined,
+  createdAt: string,
+): RunRecord {
+  const graph = sampleWorkflow(workflowId ?? 'adhoc').graph;
+  return {
+    id,
+    ownerId,
+    ...(workflowId ? { workflowId } : {}),
+    createdAt,
+    updatedAt: createdAt,
+    graph,
+    plan: {
+      schema: 'character-lab/plan',
+      version: 1,
+      graphId: graph.id,
+      graphName: graph.name,
+      order: ['script'],
+      nodes: {
+        script: {
+          id: 'script',
+          type: 'script-input',
+          typeVersion: 1,
+          title: 'Script',
+          params: { text: 'A hero walks in.' },
+          inputs: {},
+          parents: [],
+          step: { kind: 'constant', outputs: { text: 'A hero walks in.' } },
+        },
+      },
+      forceRun: [],
+    },
+    snapshot: { runId: id, status: 'queued', seq: 0, nodes: {}, outputs: {} },
+    temporalWorkflowId: `run-${id}`,
+  };
+}
