@@ -1,0 +1,236 @@
+/**
+ * The embedded BlobStore: content-addressed files under `<dataDir>/blobs/<aa>/<sha256>`, with
+ * the mime type in a sidecar `<sha256>.json`. Every file is written to a temp file and renamed
+ * into place, so a reader (another process included) sees a whole blob or none.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LabError } from '../../errors';
+import { artifactIdSchema } from '../../graph/values';
+import type { BlobStat, BlobStore } from '../ports';
+
+const DEFAULT_MIME = 'application/octet-stream';
+
+/** BlobStore on the local file system, rooted at `<dataDir>/blobs`. */
+export class FileBlobStore implements BlobStore {
+  readonly kind = 'files' as const;
+  /** `<dataDir>/blobs`. */
+  readonly root: string;
+  /** Temp files live under the root so the final rename never crosses file systems. */
+  private readonly tmpDir: string;
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, 'blobs');
+    this.tmpDir = join(this.root, 'tmp');
+  }
+
+  async put(bytes: Buffer, mime: string): Promise<{ sha256: string; bytes: number }> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (!(await exists(this.blobPath(sha256)))) {
+      const tmp = await this.tmpFile();
+      try {
+        await writeFile(tmp, bytes, { flush: true });
+        await this.commit(tmp, sha256, mime);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    }
+    return { sha256, bytes: bytes.length };
+  }
+
+  async putFile(path: string, mime: string): Promise<{ sha256: string; bytes: number }> {
+    const tmp = await this.tmpFile();
+    try {
+      const hash = createHash('sha256');
+      let size = 0;
+      try {
+        // One pass, chunk by chunk: hash and copy together, so a large video is never held
+        // in memory and never read twice.
+        await pipeline(
+          createReadStream(path),
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              hash.update(chunk);
+              size += chunk.length;
+              yield chunk;
+            }
+          },
+          createWriteStream(tmp, { flush: true }),
+        );
+      } catch (error) {
+        if (isErrno(error, 'ENOENT') || isErrno(error, 'EISDIR') || isErrno(error, 'EACCES')) {
+          throw new LabError(
+            'blob_source_unreadable',
+            `cannot read "${path}" to store it (${(error as Error).message}); check the file exists and is readable`,
+            400,
+          );
+        }
+        throw error;
+      }
+      const sha256 = hash.digest('hex');
+      if (!(await exists(this.blobPath(sha256)))) await this.commit(tmp, sha256, mime);
+      return { sha256, bytes: size };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async stat(sha256: string): Promise<BlobStat | null> {
+    checkId(sha256);
+    try {
+      const info = await stat(this.blobPath(sha256));
+      return { bytes: info.size, mime: await this.readMime(sha256) };
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+  }
+
+  async get(sha256: string): Promise<Buffer> {
+    checkId(sha256);
+    try {
+      return await readFile(this.blobPath(sha256));
+    } catch (error) {
+      throw isErrno(error, 'ENOENT') ? missing(sha256) : error;
+    }
+  }
+
+  async stream(sha256: string, range?: { start: number; end: number }): Promise<Readable> {
+    checkId(sha256);
+    let handle;
+    try {
+      handle = await open(this.blobPath(sha256), 'r');
+    } catch (error) {
+      throw isErrno(error, 'ENOENT') ? missing(sha256) : error;
+    }
+    if (!range) return handle.createReadStream();
+    try {
+      const { size } = await handle.stat();
+      const { start, end } = checkRange(range, size);
+      return handle.createReadStream({ start, end });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async toLocalFile(sha256: string): Promise<string> {
+    checkId(sha256);
+    const path = this.blobPath(sha256);
+    if (!(await exists(path))) throw missing(sha256);
+    return path;
+  }
+
+  async health(): Promise<boolean> {
+    try {
+      await mkdir(this.tmpDir, { recursive: true });
+      await access(this.root, constants.R_OK | constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Moves a finished temp file into place, mime sidecar first so a visible blob has one. */
+  private async commit(tmp: string, sha256: string, mime: string): Promise<void> {
+    await mkdir(this.shardDir(sha256), { recursive: true });
+    const sidecarTmp = await this.tmpFile();
+    try {
+      await writeFile(sidecarTmp, JSON.stringify({ mime: mime || DEFAULT_MIME }), { flush: true });
+      await rename(sidecarTmp, this.sidecarPath(sha256));
+    } finally {
+      await rm(sidecarTmp, { force: true });
+    }
+    // Another writer may have stored the same bytes meanwhile; rename replaces its file with
+    // identical content, so either order is fine.
+    await rename(tmp, this.blobPath(sha256));
+  }
+
+  private async readMime(sha256: string): Promise<string> {
+    try {
+      const sidecar = JSON.parse(await readFile(this.sidecarPath(sha256), 'utf8')) as {
+        mime?: unknown;
+      };
+      return typeof sidecar.mime === 'string' && sidecar.mime !== '' ? sidecar.mime : DEFAULT_MIME;
+    } catch {
+      return DEFAULT_MIME;
+    }
+  }
+
+  private async tmpFile(): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return join(this.tmpDir, `${randomUUID()}.tmp`);
+  }
+
+  private shardDir(sha256: string): string {
+    return join(this.root, sha256.slice(0, 2));
+  }
+
+  private blobPath(sha256: string): string {
+    return join(this.shardDir(sha256), sha256);
+  }
+
+  private sidecarPath(sha256: string): string {
+    return join(this.shardDir(sha256), `${sha256}.json`);
+  }
+}
+
+/** Ids become file names: only a sha256 in lower-case hex gets near the file system. */
+function checkId(id: string): void {
+  if (!artifactIdSchema.safeParse(id).success) {
+    throw new LabError(
+      'invalid_artifact_id',
+      `"${String(id).slice(0, 80)}" is not an artifact id; ids are 64 lower-case hex characters (a sha256)`,
+      400,
+    );
+  }
+}
+
+/** HTTP semantics: an end past the last byte is clamped; a start past it is unsatisfiable. */
+function checkRange(
+  range: { start: number; end: number },
+  size: number,
+): { start: number; end: number } {
+  const { start, end } = range;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    throw new LabError(
+      'invalid_range',
+      `byte range ${String(start)}-${String(end)} is invalid; use whole numbers with 0 ≤ start ≤ end`,
+      416,
+    );
+  }
+  if (start >= size) {
+    throw new LabError(
+      'range_not_satisfiable',
+      `byte range starts at ${start} but the artifact has ${size} bytes; request a start below ${size}`,
+      416,
+      { size },
+    );
+  }
+  return { start, end: Math.min(end, size - 1) };
+}
+
+function missing(sha256: string): LabError {
+  return new LabError(
+    'artifact_not_found',
+    `artifact "${sha256}" is not in the blob store; upload it again or re-run the node that made it`,
+    404,
+  );
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === code;
+}
