@@ -1,0 +1,198 @@
+/**
+ * Merging clips into the final MP4 with one ffmpeg command: every clip normalised (size by
+ * letterbox/pillarbox, square pixels, constant frame rate, yuv420p, common timebase), then
+ * joined by the concat filter or by a chain of xfade crossfades; optional music mixed in and
+ * trimmed to the picture; optional subtitles burned in. Recipes: reference/providers.md §D.3.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runFfmpeg, type FfmpegBinaries, type MediaProbe, type VideoProbe } from './ffmpeg';
+import { filterValue } from './filter-escape';
+import { toSrt, type SubtitleCue } from './subtitles';
+
+export interface MergeClip {
+  file: string;
+  probe: VideoProbe;
+}
+
+export interface MergeAudio {
+  file: string;
+  probe: MediaProbe;
+}
+
+export interface MergeOptions {
+  clips: readonly MergeClip[];
+  /** Music or voice-over, mixed under the clips' own sound and cut to the video's length. */
+  audio?: MergeAudio;
+  /** Cues in merged-timeline seconds; burned into the picture when given. */
+  subtitles?: readonly SubtitleCue[];
+  width: number;
+  height: number;
+  fps: number;
+  crossfadeSec: number;
+  crf: number;
+  output: string;
+  workDir: string;
+  binaries: FfmpegBinaries;
+  signal?: AbortSignal;
+  onProgress?(fraction: number): void;
+}
+
+export interface MergePlan {
+  filterGraph: string;
+  /** Output labels to `-map`. */
+  videoLabel: string;
+  audioLabel?: string;
+  /** The crossfade actually used (shortened when a clip is too short for the one asked). */
+  crossfadeSec: number;
+  durationSec: number;
+}
+
+const AUDIO_FORMAT = 'aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo';
+
+/**
+ * Plans the filter graph. Pure, so its arithmetic (offsets, durations) is testable without
+ * ffmpeg. Input i is clip i; the audio input, if any, comes right after the clips.
+ */
+export function planMerge(
+  options: Pick<MergeOptions, 'clips' | 'audio' | 'width' | 'height' | 'fps' | 'crossfadeSec'>,
+  subtitlesFile?: string,
+): MergePlan {
+  const { clips, width, height, fps } = options;
+  if (clips.length === 0) throw new Error('planMerge needs at least one clip');
+  const durations = clips.map((c) => c.probe.durationSec);
+  // A transition longer than half the shortest clip would overlap the next one.
+  const crossfade =
+    clips.length > 1 ? Math.max(0, Math.min(options.crossfadeSec, Math.min(...durations) / 2)) : 0;
+  const clipAudio = clips.some((c) => c.probe.hasAudio);
+  const parts: string[] = [];
+
+  clips.forEach((clip, i) => {
+    parts.push(
+      `[${i}:v]scale=${width}:${height}:force_original_aspect_ratio=decrease,` +
+        `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps=${fps},format=yuv420p,` +
+        // Cut to the probed length so picture and the sound built below stay the same length.
+        `trim=duration=${seconds(durations[i])},setpts=PTS-STARTPTS,settb=AVTB[v${i}]`,
+    );
+    if (!clipAudio) return;
+    parts.push(
+      clip.probe.hasAudio
+        ? `[${i}:a]${AUDIO_FORMAT},apad,atrim=duration=${seconds(durations[i])},asetpts=PTS-STARTPTS[a${i}]`
+        : `anullsrc=r=48000:cl=stereo,atrim=duration=${seconds(durations[i])}[a${i}]`,
+    );
+  });
+
+  let video: string;
+  let audio: string | undefined;
+  if (crossfade > 0) {
+    video = 'v0';
+    audio = clipAudio ? 'a0' : undefined;
+    let offset = 0;
+    for (let i = 1; i < clips.length; i++) {
+      offset += durations[i - 1] - crossfade;
+      const last = i === clips.length - 1;
+      const nextVideo = last ? 'joinedv' : `xv${i}`;
+      parts.push(
+        `[${video}][v${i}]xfade=transition=fade:duration=${seconds(crossfade)}:offset=${seconds(offset)}[${nextVideo}]`,
+      );
+      video = nextVideo;
+      if (audio) {
+        const nextAudio = last ? 'joineda' : `xa${i}`;
+        parts.push(`[${audio}][a${i}]acrossfade=d=${seconds(crossfade)}[${nextAudio}]`);
+        audio = nextAudio;
+      }
+    }
+  } else {
+    const inputs = clips.map((_, i) => (clipAudio ? `[v${i}][a${i}]` : `[v${i}]`)).join('');
+    parts.push(
+      `${inputs}concat=n=${clips.length}:v=1:a=${clipAudio ? 1 : 0}${clipAudio ? '[joinedv][joineda]' : '[joinedv]'}`,
+    );
+    video = 'joinedv';
+    audio = clipAudio ? 'joineda' : undefined;
+  }
+  const total = durations.reduce((a, b) => a + b, 0) - (clips.length - 1) * crossfade;
+
+  if (options.audio) {
+    const index = clips.length;
+    const fadeSec = Math.min(1, total / 4);
+    parts.push(
+      `[${index}:a]${AUDIO_FORMAT},apad,atrim=duration=${seconds(total)},` +
+        `afade=t=out:st=${seconds(total - fadeSec)}:d=${seconds(fadeSec)}[music]`,
+    );
+    if (audio) {
+      // normalize=0 keeps the clips' own sound at full level instead of halving both.
+      parts.push(
+        `[${audio}][music]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[mixeda]`,
+      );
+      audio = 'mixeda';
+    } else {
+      audio = 'music';
+    }
+  }
+
+  if (subtitlesFile) {
+    const fontSize = 18;
+    const style = `FontName=DejaVu Sans,FontSize=${fontSize},Outline=1,Shadow=0,MarginV=14,WrapStyle=0`;
+    parts.push(
+      `[${video}]subtitles=filename=${filterValue(subtitlesFile)}:force_style=${filterValue(style)}[subbed]`,
+    );
+    video = 'subbed';
+  }
+
+  return {
+    filterGraph: parts.join(';'),
+    videoLabel: video,
+    ...(audio ? { audioLabel: audio } : {}),
+    crossfadeSec: crossfade,
+    durationSec: total,
+  };
+}
+
+/** Runs the merge; resolves with the plan used (its duration is the expected one). */
+export async function mergeClips(options: MergeOptions): Promise<MergePlan> {
+  let subtitlesFile: string | undefined;
+  if (options.subtitles && options.subtitles.length > 0) {
+    subtitlesFile = join(options.workDir, 'subtitles.srt');
+    await writeFile(subtitlesFile, toSrt(options.subtitles), 'utf8');
+  }
+  const plan = planMerge(options, subtitlesFile);
+  await runFfmpeg({
+    binaries: options.binaries,
+    what: `merging ${options.clips.length} clip${options.clips.length === 1 ? '' : 's'}`,
+    signal: options.signal,
+    expectedDurationSec: plan.durationSec,
+    onProgress: options.onProgress,
+    build: (command) => {
+      for (const clip of options.clips) command.input(clip.file);
+      if (options.audio) command.input(options.audio.file);
+      command
+        .complexFilter(plan.filterGraph)
+        .output(options.output)
+        .outputOptions([
+          '-map',
+          `[${plan.videoLabel}]`,
+          ...(plan.audioLabel
+            ? ['-map', `[${plan.audioLabel}]`, '-c:a', 'aac', '-b:a', '192k']
+            : []),
+          '-c:v',
+          'libx264',
+          '-preset',
+          'veryfast',
+          '-crf',
+          String(options.crf),
+          '-pix_fmt',
+          'yuv420p',
+          '-r',
+          String(options.fps),
+          '-movflags',
+          '+faststart',
+        ]);
+    },
+  });
+  return plan;
+}
+
+/** Seconds for a filter option: millisecond precision, no exponent notation. */
+function seconds(value: number): string {
+  return (Math.round(Math.max(0, value) * 1000) / 1000).toFixed(3);
+}
