@@ -10,6 +10,7 @@ import {
   isPng,
   joinUrl,
   loraStem,
+  redactUrl,
   sdJson,
   sdRequest,
   shotSeed,
@@ -112,14 +113,14 @@ export async function txt2imgA1111(args: RenderFrameArgs): Promise<A1111Result> 
   if (!encoded) {
     throw new LabError(
       'sd_no_image',
-      `sd_no_image: ${server} finished txt2img without an image (it may have been interrupted); the run will retry`,
+      `sd_no_image: ${redactUrl(server)} finished txt2img without an image (it may have been interrupted); the run will retry`,
       502,
     );
   }
   const png = Buffer.from(encoded.replace(/^data:image\/\w+;base64,/, ''), 'base64');
   if (!isPng(png)) {
     throw new NonRetryableNodeError(
-      `sd_not_png: ${server} returned an image that is not a PNG; set Settings → Saving images → ` +
+      `sd_not_png: ${redactUrl(server)} returned an image that is not a PNG; set Settings → Saving images → ` +
         'File format to png on the server',
       'sd_not_png',
     );
@@ -161,7 +162,7 @@ async function assertLoraInstalled(
   if (loras.some((lora) => lora.name === wanted || lora.alias === wanted)) return;
   const known = loras.map((lora) => lora.name).filter(Boolean);
   throw new NonRetryableNodeError(
-    `sd_lora_not_found: the LoRA "${wanted}" is not installed on ${server}` +
+    `sd_lora_not_found: the LoRA "${wanted}" is not installed on ${redactUrl(server)}` +
       (known.length ? ` (installed: ${known.slice(0, 10).join(', ')})` : ' (no LoRAs installed)') +
       "; copy it into models/Lora and POST /sdapi/v1/refresh-loras, or fix the character's LoRA name",
     'sd_lora_not_found',

@@ -12,6 +12,7 @@ import {
   isPng,
   joinUrl,
   loraStem,
+  redactUrl,
   sdJson,
   sdRequest,
   shotSeed,
@@ -305,7 +306,7 @@ async function queuePrompt(
   if (!body.prompt_id) {
     throw new LabError(
       'sd_bad_response',
-      `sd_bad_response: ${server} accepted the prompt without a prompt_id; check that SD_API_URL is a ComfyUI server`,
+      `sd_bad_response: ${redactUrl(server)} accepted the prompt without a prompt_id; check that SD_API_URL is a ComfyUI server`,
       502,
     );
   }

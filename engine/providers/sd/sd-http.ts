@@ -46,20 +46,45 @@ export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
-/** Sends a request and returns the raw response if it is 2xx; maps every failure. */
+/** The URL without credentials, for messages: SD_API_URL may carry `user:pass@`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Sends a request and returns the raw response if it is 2xx; maps every failure. Credentials
+ * in the URL (A1111 `--api-auth`, a proxy in front of ComfyUI) become a Basic auth header,
+ * since fetch refuses URLs that carry them.
+ */
 export async function sdRequest(
   server: string,
   url: string,
   request: HttpRequest,
 ): Promise<Response> {
   const { method = 'GET', body, signal, timeoutMs } = request;
+  const target = new URL(url);
+  const headers: Record<string, string> = {};
+  if (target.username) {
+    const user = decodeURIComponent(target.username);
+    const password = decodeURIComponent(target.password);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
+  if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await fetch(target, {
       method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
     });
   } catch (error) {
@@ -68,15 +93,15 @@ export async function sdRequest(
     throw new LabError(
       timedOut ? 'sd_timeout' : 'sd_unreachable',
       timedOut
-        ? `sd_timeout: ${server} did not answer ${method} ${new URL(url).pathname} within ${Math.round(timeoutMs / 1000)} s; the run will retry`
-        : `sd_unreachable: cannot reach the Stable Diffusion server at ${server} (${causeOf(error)}); ` +
+        ? `sd_timeout: ${redactUrl(server)} did not answer ${method} ${target.pathname} within ${Math.round(timeoutMs / 1000)} s; the run will retry`
+        : `sd_unreachable: cannot reach the Stable Diffusion server at ${redactUrl(server)} (${causeOf(error)}); ` +
             'start it (A1111 needs --api) or fix SD_API_URL; the run will retry',
       503,
     );
   }
   if (response.ok) return response;
   const text = await response.text().catch(() => '');
-  throw httpError(server, method, url, response.status, text);
+  throw httpError(server, method, target.toString(), response.status, text);
 }
 
 /** Like sdRequest, but parses the JSON body. */
@@ -88,7 +113,7 @@ export async function sdJson<T>(server: string, url: string, request: HttpReques
   } catch {
     throw new LabError(
       'sd_bad_response',
-      `sd_bad_response: ${server} answered ${new URL(url).pathname} with something that is not JSON ` +
+      `sd_bad_response: ${redactUrl(server)} answered ${new URL(url).pathname} with something that is not JSON ` +
         `("${text.slice(0, 120)}"); check that SD_API_URL points at the right server`,
       502,
     );
@@ -108,20 +133,22 @@ export function httpError(
   if (status >= 500 || status === 429 || status === 408) {
     return new LabError(
       'sd_server_error',
-      `sd_server_error: ${server} answered ${method} ${path} with ${status} (${detail}); the run will retry`,
+      `sd_server_error: ${redactUrl(server)} answered ${method} ${path} with ${status} (${detail}); the run will retry`,
       502,
     );
   }
-  const hint =
-    status === 404
-      ? path.startsWith('/sdapi')
-        ? 'start AUTOMATIC1111/Forge with --api, or set SD_API_KIND=comfyui for a ComfyUI server'
-        : 'check SD_API_URL and SD_API_KIND'
-      : status === 401 || status === 403
-        ? 'the server wants credentials; put them in SD_API_URL (http://user:pass@host)'
-        : 'check the node params (sampler, size, checkpoint)';
+  // FastAPI answers a missing route with exactly {"detail":"Not Found"}; any other 404 body
+  // comes from a real endpoint rejecting a value (e.g. A1111's "Sampler not found").
+  const routeMissing = status === 404 && (detail === 'Not Found' || detail === 'no details');
+  const hint = routeMissing
+    ? path.includes('/sdapi/')
+      ? 'start AUTOMATIC1111/Forge with --api, or set SD_API_KIND=comfyui for a ComfyUI server'
+      : 'check SD_API_URL and SD_API_KIND'
+    : status === 401 || status === 403
+      ? 'the server wants credentials: put them in SD_API_URL as http://user:pass@host'
+      : 'check the node params (sampler, size, steps, checkpoint)';
   return new NonRetryableNodeError(
-    `sd_request_rejected: ${server} rejected ${method} ${path} with ${status} (${detail}); ${hint}`,
+    `sd_request_rejected: ${redactUrl(server)} rejected ${method} ${path} with ${status} (${detail}); ${hint}`,
     'sd_request_rejected',
   );
 }
