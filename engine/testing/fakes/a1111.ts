@@ -43,9 +43,9 @@ export class FakeA1111 {
   ) {}
 
   static async start(options: FakeA1111Options): Promise<FakeA1111> {
-    let fake: FakeA1111 | undefined;
-    const http = await FakeHttpServer.start((req, res) => fake!.handle(req, res));
-    fake = new FakeA1111(http, options);
+    const http = await FakeHttpServer.start();
+    const fake = new FakeA1111(http, options);
+    http.handler = (req, res) => fake.handle(req, res);
     return fake;
   }
 

@@ -29,16 +29,26 @@ export type FakeHandler = (
 
 /** A started fake; `url` has no trailing slash. */
 export class FakeHttpServer {
-  readonly requests: RecordedRequest[] = [];
-
   private constructor(
     readonly server: Server,
     readonly url: string,
+    readonly requests: RecordedRequest[],
+    private readonly route: { handler: FakeHandler },
   ) {}
 
-  /** Starts a server whose requests all go to `handler` (after being recorded). */
-  static async start(handler: FakeHandler): Promise<FakeHttpServer> {
-    let fake: FakeHttpServer | undefined;
+  /** Where requests go after being recorded; replaceable so a fake can wire itself in after start. */
+  get handler(): FakeHandler {
+    return this.route.handler;
+  }
+
+  set handler(handler: FakeHandler) {
+    this.route.handler = handler;
+  }
+
+  /** Starts a server on 127.0.0.1 and a free port; requests are recorded, then handled. */
+  static async start(handler: FakeHandler = notFound): Promise<FakeHttpServer> {
+    const requests: RecordedRequest[] = [];
+    const route = { handler };
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -53,8 +63,8 @@ export class FakeHttpServer {
           body,
           json: parseJson(body),
         };
-        fake?.requests.push(recorded);
-        Promise.resolve(handler(recorded, res)).catch((error: unknown) => {
+        requests.push(recorded);
+        Promise.resolve(route.handler(recorded, res)).catch((error: unknown) => {
           if (!res.headersSent) sendJson(res, 500, { error: String(error) });
           else res.destroy();
         });
@@ -62,8 +72,7 @@ export class FakeHttpServer {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    fake = new FakeHttpServer(server, `http://127.0.0.1:${port}`);
-    return fake;
+    return new FakeHttpServer(server, `http://127.0.0.1:${port}`, requests, route);
   }
 
   /** The recorded requests for one method and path. */
@@ -110,6 +119,10 @@ export function sendBytes(
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function notFound(_request: RecordedRequest, response: ServerResponse): void {
+  sendJson(response, 404, { error: 'not found' });
 }
 
 function parseJson(body: Buffer): unknown {

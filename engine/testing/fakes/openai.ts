@@ -4,6 +4,7 @@
  * API's, scripted replies (content, refusal, length/content-filter finishes, HTTP errors with
  * retry headers). Test-only code.
  */
+import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, delay, sendJson, type RecordedRequest } from './http-fake';
 
 /** One scripted answer; unscripted requests get the default storyboard. */
@@ -74,9 +75,9 @@ export class FakeOpenAI {
   }
 
   static async start(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
-    let fake: FakeOpenAI | undefined;
-    const http = await FakeHttpServer.start((req, res) => fake!.handle(req, res));
-    fake = new FakeOpenAI(http, options);
+    const http = await FakeHttpServer.start();
+    const fake = new FakeOpenAI(http, options);
+    http.handler = (req, res) => fake.handle(req, res);
     return fake;
   }
 
@@ -104,10 +105,7 @@ export class FakeOpenAI {
     return this.http.close();
   }
 
-  private async handle(
-    req: RecordedRequest,
-    res: import('node:http').ServerResponse,
-  ): Promise<void> {
+  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const requestId = `req_fake_${++this.counter}`;
     const error = (
       status: number,
