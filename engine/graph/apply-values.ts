@@ -8,6 +8,7 @@ import type { GraphDocument } from './document';
 import { closestName, describeNode } from './validate';
 import type { NodeRegistry, ValidationProblem } from './validate';
 
+/** The document with the values set, or every value that could not be set. */
 export type ApplyValuesResult =
   { ok: true; graph: GraphDocument } | { ok: false; errors: ValidationProblem[] };
 

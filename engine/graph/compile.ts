@@ -38,6 +38,7 @@ export class GraphInvalid extends Error {
   }
 }
 
+/** Options of `compile()`. */
 export interface CompileOptions {
   /** Nodes to run even when cached (rerun from here); their descendants are forced too. */
   forceRun?: string[];

@@ -297,6 +297,29 @@ describe('loadGraph: errors', () => {
     ]);
   });
 
+  it('a malformed old document is migrated as far as it goes, then reported with paths', () => {
+    const errors = errorsOf(
+      loadGraph({
+        version: 0,
+        id: 'old',
+        name: 'Old',
+        nodes: [{ id: 'script', type: 'script-input', position: { x: 0, y: 0 }, data: {} }],
+        links: [{ from: 'script.text', to: { node: 'x', port: 'y' } }],
+      }),
+    );
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^edges\[0\]\.id: /),
+      expect.stringMatching(/^edges\[0\]\.source: /),
+      expect.stringMatching(/^edges\[0\]\.sourcePort: /),
+      expect.stringMatching(/^edges\[0\]\.target: /),
+      expect.stringMatching(/^edges\[0\]\.targetPort: /),
+      expect.stringMatching(/^edges\[0\]: Unrecognized keys: "from", "to"/),
+    ]);
+    expect(
+      errorsOf(loadGraph({ version: 0, id: 'old', name: 'Old', nodes: [] }))[0].message,
+    ).toMatch(/^edges: Invalid input: expected array, received undefined/);
+  });
+
   it('caps a flood of schema issues and says how many more there are', () => {
     const nodes = Array.from({ length: 80 }, (_, i) => ({ id: `n${i}`, type: 'script-input' }));
     const errors = errorsOf(loadGraph(minimal({ nodes })));

@@ -22,6 +22,7 @@ export interface AppliedMigration {
   type?: string;
 }
 
+/** What `loadGraph` returns: the current-version document, or every reason it could not load. */
 export type LoadResult =
   | {
       ok: true;

@@ -44,8 +44,9 @@ const edgesAndParams: DocumentMigration = {
       schema: 'character-lab/graph',
       version: 1,
       ...rest,
+      // Anything malformed passes through for the strict parse to report with its path.
       nodes: Array.isArray(nodes) ? nodes.map(nodeDataToParams) : nodes,
-      edges: Array.isArray(links) ? linksToEdges(links) : links,
+      ...(links === undefined ? {} : { edges: Array.isArray(links) ? linksToEdges(links) : links }),
     };
   },
 };
