@@ -1,0 +1,169 @@
+/**
+ * Runs: start (from a graph or a saved workflow), list, snapshot, cancel (whole run or one
+ * node) and rerun. Starting is gated per user: at most `maxActiveRunsPerUser` runs in flight.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { isTerminalRunStatus } from '../../graph/events';
+import { LabError, notFound } from '../../errors';
+import type { Engine } from '../../engine-types';
+import type { RunRecord } from '../../stores/ports';
+import { ownerOf, requireId, visibleTo, type ServerContext } from '../context';
+import { requireValidGraph, requireValidLoaded } from '../graph-input';
+
+const valuesSchema = z.record(z.string(), z.unknown());
+
+const startBodySchema = z.union([
+  z.strictObject({ graph: z.unknown(), values: valuesSchema.optional() }),
+  z.strictObject({ workflowId: z.string().min(1).max(100), values: valuesSchema.optional() }),
+]);
+
+const listQuerySchema = z.strictObject({
+  workflowId: z.string().min(1).max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const rerunBodySchema = z.strictObject({
+  fromNodeId: z.string().min(1).max(100).optional(),
+  params: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+});
+
+/** A run in lists: no graph, no plan, no per-node detail. */
+export interface RunSummary {
+  id: string;
+  workflowId?: string;
+  parentRunId?: string;
+  name: string;
+  status: RunRecord['snapshot']['status'];
+  error?: string;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+function summarizeRun(run: RunRecord): RunSummary {
+  return {
+    id: run.id,
+    ...(run.workflowId ? { workflowId: run.workflowId } : {}),
+    ...(run.parentRunId ? { parentRunId: run.parentRunId } : {}),
+    name: run.graph.name,
+    status: run.snapshot.status,
+    ...(run.snapshot.error ? { error: run.snapshot.error } : {}),
+    createdAt: run.createdAt,
+    ...(run.snapshot.startedAt ? { startedAt: run.snapshot.startedAt } : {}),
+    ...(run.snapshot.endedAt ? { endedAt: run.snapshot.endedAt } : {}),
+  };
+}
+
+/**
+ * Admits run starts one at a time per user, so two simultaneous requests cannot both slip
+ * under the cap. The count comes from the store: it holds across restarts.
+ */
+export class RunGate {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly maxActive: number,
+  ) {}
+
+  async admit<T>(ownerId: string, start: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(ownerId) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      await this.check(ownerId);
+      return start();
+    });
+    const settled = next.catch(() => {});
+    this.queues.set(ownerId, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.queues.get(ownerId) === settled) this.queues.delete(ownerId);
+    }
+  }
+
+  private async check(ownerId: string): Promise<void> {
+    const recent = await this.engine.runs.list({ ownerId, limit: 200 });
+    const active = recent.filter((run) => !isTerminalRunStatus(run.snapshot.status)).length;
+    if (active >= this.maxActive) {
+      throw new LabError(
+        'too_many_runs',
+        `you already have ${active} runs in flight (the limit is ${this.maxActive}): wait for one to finish or cancel one`,
+        429,
+        { active, limit: this.maxActive },
+      );
+    }
+  }
+}
+
+export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { engine } = ctx;
+  const gate = new RunGate(engine, ctx.options.maxActiveRunsPerUser);
+
+  const requireRun = async (id: string, ownerId: string): Promise<RunRecord> => {
+    const run = visibleTo(await engine.runs.get(id), ownerId);
+    if (!run) throw notFound('run', id);
+    return run;
+  };
+
+  app.post('/api/runs', async (request, reply) => {
+    const ownerId = ownerOf(request);
+    const body = startBodySchema.parse(request.body ?? {});
+    let workflowId: string | undefined;
+    let graph;
+    if ('workflowId' in body) {
+      workflowId = body.workflowId;
+      const workflow = visibleTo(await engine.documents.workflows.get(workflowId), ownerId);
+      if (!workflow) throw notFound('workflow', workflowId);
+      graph = requireValidLoaded(workflow.graph, body.values).graph;
+    } else {
+      if (body.graph === undefined) {
+        throw new LabError(
+          'invalid_request',
+          'a run needs a graph: send { graph, values? } or { workflowId, values? }',
+        );
+      }
+      graph = requireValidGraph(body.graph, body.values).graph;
+    }
+    const run = await gate.admit(ownerId, () =>
+      engine.runs.start({ graph, ownerId, ...(workflowId ? { workflowId } : {}) }),
+    );
+    return reply.code(202).send({ runId: run.id });
+  });
+
+  app.get('/api/runs', async (request) => {
+    const query = listQuerySchema.parse(request.query ?? {});
+    const runs = await engine.runs.list({
+      ownerId: ownerOf(request),
+      limit: query.limit,
+      ...(query.workflowId ? { workflowId: query.workflowId } : {}),
+    });
+    return runs.map(summarizeRun);
+  });
+
+  app.get('/api/runs/:id', async (request) => {
+    const run = await requireRun(requireId(request.params), ownerOf(request));
+    return run.snapshot;
+  });
+
+  app.post('/api/runs/:id/cancel', async (request, reply) => {
+    const run = await requireRun(requireId(request.params), ownerOf(request));
+    await engine.runs.cancel(run.id);
+    return reply.code(202).send({ runId: run.id, status: 'cancelling' });
+  });
+
+  app.post('/api/runs/:id/nodes/:nodeId/cancel', async (request, reply) => {
+    const run = await requireRun(requireId(request.params), ownerOf(request));
+    const nodeId = requireId(request.params, 'nodeId');
+    await engine.runs.cancelNode(run.id, nodeId);
+    return reply.code(202).send({ runId: run.id, nodeId, status: 'cancelling' });
+  });
+
+  app.post('/api/runs/:id/rerun', async (request, reply) => {
+    const ownerId = ownerOf(request);
+    const run = await requireRun(requireId(request.params), ownerId);
+    const body = rerunBodySchema.parse(request.body ?? {});
+    const next = await gate.admit(ownerId, () => engine.runs.rerun(run.id, body));
+    return reply.code(202).send({ runId: next.id });
+  });
+}

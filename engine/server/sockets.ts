@@ -1,0 +1,188 @@
+/**
+ * Socket.IO: browsers watch runs on the default namespace; remote workers report run events
+ * on `/workers` (token-authenticated). A watcher's ack carries the snapshot and every stored
+ * event after its `sinceSeq`, then `run:event` streams the rest with no gap and no repeat.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Server, Socket } from 'socket.io';
+import { z } from 'zod';
+import type { Engine } from '../engine-types';
+import { NODE_STATUSES, RUN_EVENT_TYPES, RUN_STATUSES, type RunEventInput } from '../graph/events';
+import type { Redactor } from './secrets';
+import { watchRun, type RunWatch } from './watch-run';
+
+export interface SocketOptions {
+  redact: Redactor;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Runs one browser may watch at once. */
+  maxWatchesPerSocket?: number;
+}
+
+/** Ack of a failed request: the same error shape as HTTP. */
+export interface SocketError {
+  error: { code: string; message: string };
+}
+
+const runIdSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'run ids use letters, digits and _ . : - only');
+
+const watchSchema = z.strictObject({
+  runId: runIdSchema,
+  sinceSeq: z.number().int().nonnegative().optional(),
+});
+
+const unwatchSchema = z.strictObject({ runId: runIdSchema });
+
+const runEventInputSchema = z.strictObject({
+  key: z.string().min(1).max(500),
+  runId: runIdSchema,
+  type: z.enum(RUN_EVENT_TYPES),
+  nodeId: z.string().min(1).max(100).optional(),
+  index: z.number().int().nonnegative().optional(),
+  total: z.number().int().nonnegative().optional(),
+  progress: z.number().min(0).max(1).optional(),
+  stage: z.string().max(500).optional(),
+  status: z.enum([...NODE_STATUSES, ...RUN_STATUSES]).optional(),
+  outputs: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().max(20_000).optional(),
+  at: z.string().min(1).max(100),
+});
+
+/** One batch from a worker; a worker flushes often, so big batches mean something is wrong. */
+const eventBatchSchema = z.array(runEventInputSchema).min(1).max(1_000);
+
+type Ack = (response: unknown) => void;
+
+/** Wires the default namespace (run watching) and `/workers` (event intake). */
+export function attachSockets(io: Server, engine: Engine, options: SocketOptions): void {
+  io.on('connection', (socket) => handleBrowser(socket, engine, options));
+
+  const workers = io.of('/workers');
+  workers.use((socket, next) => {
+    const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
+    if (tokenMatches(token, engine.workerToken)) next();
+    else {
+      options.log(
+        'warn',
+        `refused a worker connection from ${socket.handshake.address}: bad token`,
+      );
+      next(new Error('unauthorized'));
+    }
+  });
+  workers.on('connection', (socket) => {
+    socket.on('events', async (batch: unknown, ack?: Ack) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      const parsed = eventBatchSchema.safeParse(batch);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        reply({
+          ok: false,
+          error: `invalid_events: ${issue.path.join('.') || 'batch'}: ${issue.message}`,
+        });
+        return;
+      }
+      try {
+        // In order: a run's events must be numbered as the worker produced them.
+        for (const event of parsed.data) await engine.events.append(event as RunEventInput);
+        reply({ ok: true });
+      } catch (error) {
+        const message = options.redact(error instanceof Error ? error.message : String(error));
+        options.log('error', `storing worker events failed: ${message}`);
+        reply({ ok: false, error: `store_failed: ${message}` });
+      }
+    });
+  });
+}
+
+function handleBrowser(socket: Socket, engine: Engine, options: SocketOptions): void {
+  const watches = new Map<string, RunWatch>();
+  const maxWatches = options.maxWatchesPerSocket ?? 50;
+
+  const stopWatch = (runId: string) => {
+    watches.get(runId)?.stop();
+    watches.delete(runId);
+    void socket.leave(roomOf(runId));
+  };
+
+  socket.on('run:watch', async (payload: unknown, ack?: Ack) => {
+    const reply = typeof ack === 'function' ? ack : () => {};
+    const parsed = watchSchema.safeParse(payload);
+    if (!parsed.success) {
+      reply(
+        socketError(
+          'invalid_request',
+          `run:watch takes { runId, sinceSeq? }: ${parsed.error.issues[0].message}`,
+        ),
+      );
+      return;
+    }
+    const { runId, sinceSeq = 0 } = parsed.data;
+    if (!watches.has(runId) && watches.size >= maxWatches) {
+      reply(
+        socketError(
+          'too_many_watches',
+          `this connection already watches ${maxWatches} runs: unwatch one first`,
+        ),
+      );
+      return;
+    }
+    let watch: RunWatch | null;
+    try {
+      watch = await watchRun(engine, runId, sinceSeq, (event) => {
+        socket.emit('run:event', options.redact(event));
+      });
+    } catch (error) {
+      options.log('error', `run:watch ${runId} failed: ${options.redact(String(error))}`);
+      reply(socketError('internal_error', 'the server could not read this run: retry in a moment'));
+      return;
+    }
+    if (!watch) {
+      reply(socketError('run_not_found', `run "${runId}" does not exist: check the run id`));
+      return;
+    }
+    if (socket.disconnected) {
+      watch.stop();
+      return;
+    }
+    // A second watch of the same run replaces the first (a client re-syncing after a gap).
+    watches.get(runId)?.stop();
+    watches.set(runId, watch);
+    await socket.join(roomOf(runId));
+    reply(options.redact({ snapshot: watch.snapshot, events: watch.events }));
+    watch.start();
+  });
+
+  socket.on('run:unwatch', (payload: unknown, ack?: Ack) => {
+    const reply = typeof ack === 'function' ? ack : () => {};
+    const parsed = unwatchSchema.safeParse(payload);
+    if (!parsed.success) {
+      reply(socketError('invalid_request', 'run:unwatch takes { runId }'));
+      return;
+    }
+    stopWatch(parsed.data.runId);
+    reply({ ok: true });
+  });
+
+  socket.on('disconnect', () => {
+    for (const runId of [...watches.keys()]) stopWatch(runId);
+  });
+}
+
+/** The room of a run's watchers (for adapters and introspection; events go per socket). */
+export function roomOf(runId: string): string {
+  return `run:${runId}`;
+}
+
+function socketError(code: string, message: string): SocketError {
+  return { error: { code, message } };
+}
+
+function tokenMatches(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string' || expected.length === 0) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,63 @@
+/**
+ * Watching a run without missing or repeating an event: subscribe to live events first,
+ * then read the snapshot and the stored backlog, and forward only live events newer than the
+ * last one replayed. Events stored while the backlog is read reach the watcher exactly once,
+ * by whichever path sees them first. Used by Socket.IO `run:watch` and the embedded CLI.
+ */
+import type { RunEvent, RunSnapshot } from '../graph/events';
+import type { Engine } from '../engine-types';
+
+export interface RunWatch {
+  snapshot: RunSnapshot;
+  /** Stored events with seq > sinceSeq, in order. */
+  events: RunEvent[];
+  /**
+   * Starts forwarding live events (the ones buffered while the backlog was read come first).
+   * Call it after the backlog has been delivered, so order holds.
+   */
+  start(): void;
+  stop(): void;
+}
+
+/** Opens a watch on a run; null when the run does not exist. */
+export async function watchRun(
+  engine: Pick<Engine, 'events' | 'runs'>,
+  runId: string,
+  sinceSeq: number,
+  onEvent: (event: RunEvent) => void,
+): Promise<RunWatch | null> {
+  let live = false;
+  let lastSeq = Number.POSITIVE_INFINITY;
+  const buffered: RunEvent[] = [];
+  const forward = (event: RunEvent) => {
+    if (event.seq <= lastSeq) return;
+    lastSeq = event.seq;
+    onEvent(event);
+  };
+  const unsubscribe = engine.events.subscribe(runId, (event) => {
+    if (live) forward(event);
+    else buffered.push(event);
+  });
+  try {
+    const snapshot = await engine.runs.snapshot(runId);
+    if (!snapshot) {
+      unsubscribe();
+      return null;
+    }
+    const events = await engine.events.since(runId, sinceSeq);
+    lastSeq = Math.max(sinceSeq, events.at(-1)?.seq ?? 0);
+    return {
+      snapshot,
+      events,
+      start() {
+        if (live) return;
+        live = true;
+        for (const event of buffered.splice(0).sort((a, b) => a.seq - b.seq)) forward(event);
+      },
+      stop: unsubscribe,
+    };
+  } catch (error) {
+    unsubscribe();
+    throw error;
+  }
+}
