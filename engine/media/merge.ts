@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runFfmpeg, type FfmpegBinaries, type MediaProbe, type VideoProbe } from './ffmpeg';
 import { filterValue } from './filter-escape';
-import { toSrt, type SubtitleCue } from './subtitles';
+import { buildCues, toSrt } from './subtitles';
 
 export interface MergeClip {
   file: string;
@@ -24,8 +24,11 @@ export interface MergeOptions {
   clips: readonly MergeClip[];
   /** Music or voice-over, mixed under the clips' own sound and cut to the video's length. */
   audio?: MergeAudio;
-  /** Cues in merged-timeline seconds; burned into the picture when given. */
-  subtitles?: readonly SubtitleCue[];
+  /**
+   * One caption per clip (undefined: none for that clip), burned in and timed by the clips'
+   * probed durations and the crossfade actually used.
+   */
+  captions?: readonly (string | undefined)[];
   width: number;
   height: number;
   fps: number;
@@ -61,9 +64,7 @@ export function planMerge(
   const { clips, width, height, fps } = options;
   if (clips.length === 0) throw new Error('planMerge needs at least one clip');
   const durations = clips.map((c) => c.probe.durationSec);
-  // A transition longer than half the shortest clip would overlap the next one.
-  const crossfade =
-    clips.length > 1 ? Math.max(0, Math.min(options.crossfadeSec, Math.min(...durations) / 2)) : 0;
+  const crossfade = effectiveCrossfade(options.crossfadeSec, durations);
   const clipAudio = clips.some((c) => c.probe.hasAudio);
   const parts: string[] = [];
 
@@ -148,12 +149,24 @@ export function planMerge(
   };
 }
 
+/**
+ * The crossfade the merge uses: none for one clip, and at most half the shortest clip, since
+ * a longer transition would run into the next one.
+ */
+export function effectiveCrossfade(requested: number, durations: readonly number[]): number {
+  return durations.length > 1 ? Math.max(0, Math.min(requested, Math.min(...durations) / 2)) : 0;
+}
+
 /** Runs the merge; resolves with the plan used (its duration is the expected one). */
 export async function mergeClips(options: MergeOptions): Promise<MergePlan> {
   let subtitlesFile: string | undefined;
-  if (options.subtitles && options.subtitles.length > 0) {
+  const durations = options.clips.map((c) => c.probe.durationSec);
+  const cues = options.captions
+    ? buildCues(options.captions, durations, effectiveCrossfade(options.crossfadeSec, durations))
+    : [];
+  if (cues.length > 0) {
     subtitlesFile = join(options.workDir, 'subtitles.srt');
-    await writeFile(subtitlesFile, toSrt(options.subtitles), 'utf8');
+    await writeFile(subtitlesFile, toSrt(cues), 'utf8');
   }
   const plan = planMerge(options, subtitlesFile);
   await runFfmpeg({

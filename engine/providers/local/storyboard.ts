@@ -182,9 +182,12 @@ export function chooseCamera(text: string, index: number): Camera {
   return rule ? rule.camera : FALLBACK_CAMERAS[index % FALLBACK_CAMERAS.length];
 }
 
-/** Quoted speech in the text, joined: `She says "Look!"` → `Look!`. */
+/** Quoted speech in the text, joined: `"Look," she says. "Now!"` → `Look. Now!`. */
 export function extractDialogue(text: string): string | undefined {
-  const quotes = [...text.matchAll(/"([^"]+)"|“([^”]+)”/g)].map((m) => (m[1] ?? m[2]).trim());
+  // "We made it," she said → the words spoken end the line: "We made it."
+  const quotes = [...text.matchAll(/"([^"]+)"|“([^”]+)”/g)].map((m) =>
+    (m[1] ?? m[2]).trim().replace(/[,;:]+$/, '.'),
+  );
   const spoken = quotes.filter(Boolean).join(' ');
   return spoken || undefined;
 }
@@ -199,7 +202,7 @@ function buildPrompt(
     .replace(/"[^"]*"|“[^”]*”/g, ' ')
     .replace(/\s+([,.!?;:])/g, '$1')
     .replace(/\s+/g, ' ')
-    .replace(/[\s,;:]+$/, '')
+    .replace(/[\s,;:.!?…]+$/, '')
     .trim();
   const parts = [
     character?.triggerWord,
@@ -222,7 +225,7 @@ function makeTitle(firstSentence: string, character: Character | undefined): str
     .replace(/[.!?…]+$/, '')
     .split(/\s+/)
     .filter(Boolean);
-  const opening = words.slice(0, 8).join(' ') + (words.length > 8 ? '…' : '');
+  const opening = words.slice(0, 10).join(' ') + (words.length > 10 ? '…' : '');
   const title = opening || firstSentence.slice(0, 60);
   return character ? `${character.name}: ${title}` : title;
 }

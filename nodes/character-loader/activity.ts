@@ -1,0 +1,32 @@
+/**
+ * Loads a saved character from the document store. Not cacheable: its output is the record
+ * as stored now, so an edited character flows into the next run.
+ */
+import type { z } from 'zod';
+import { characterSchema } from '../../engine/graph/values';
+import { NonRetryableNodeError, type NodeActivity } from '../activity-types';
+import type { characterLoader } from './definition';
+
+type Params = z.infer<typeof characterLoader.params>;
+
+/** Outputs `{ character }`; an unknown or empty id is a non-retryable `character_not_found`. */
+export const characterLoaderActivity: NodeActivity<Params> = async ({ params, ctx }) => {
+  const id = params.characterId.trim();
+  if (!id) {
+    throw new NonRetryableNodeError(
+      "no character chosen: pick one in the character node's inspector",
+      'character_not_found',
+    );
+  }
+  const record = await ctx.documents.characters.get(id);
+  if (!record) {
+    throw new NonRetryableNodeError(
+      `character "${id}" does not exist (it may have been deleted): pick another character in the node's inspector`,
+      'character_not_found',
+    );
+  }
+  // The record also carries owner, dates and revision; the edge value is the Character alone.
+  const character = characterSchema.parse(record);
+  ctx.progress(1, 'loaded');
+  return { character };
+};

@@ -1,0 +1,81 @@
+/**
+ * Joins the clips into the final MP4: each clip normalised to the requested size and frame
+ * rate, cut together or crossfaded, with optional music and burned-in subtitles taken from
+ * the storyboard's dialogue (or descriptions) and timed by the clips' real durations.
+ */
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { probe, probeVideo } from '../../engine/media/ffmpeg';
+import { mergeClips, type MergeAudio } from '../../engine/media/merge';
+import {
+  localFileOf,
+  requireArtifact,
+  requireArtifactList,
+  requireStoryboard,
+} from '../activity-inputs';
+import { NonRetryableNodeError, type NodeActivity } from '../activity-types';
+import type { ffmpegMerge } from './definition';
+
+type Params = z.infer<typeof ffmpegMerge.params>;
+
+/** Outputs `{ video: ArtifactRef }` with its probed width, height and duration. */
+export const ffmpegMergeActivity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
+  const refs = requireArtifactList(inputs.clips, 'clips');
+  ctx.progress(0, `probing ${refs.length} clips`);
+  const clips = [];
+  for (const [i, ref] of refs.entries()) {
+    const file = await localFileOf(ctx, ref, `clip ${i + 1}`);
+    clips.push({ file, probe: await probeVideo(file, `clip ${i + 1}`, ctx.providers) });
+  }
+
+  let audio: MergeAudio | undefined;
+  if (inputs.audio !== undefined && inputs.audio !== null) {
+    const ref = requireArtifact(inputs.audio, 'audio');
+    const file = await localFileOf(ctx, ref, 'the audio');
+    const info = await probe(file, ctx.providers);
+    if (!info.hasAudio) {
+      throw new NonRetryableNodeError(
+        'the audio input has no sound stream: connect an audio file',
+        'invalid_audio',
+      );
+    }
+    audio = { file, probe: info };
+  }
+
+  let captions: (string | undefined)[] | undefined;
+  if (params.subtitles && inputs.storyboard !== undefined && inputs.storyboard !== null) {
+    const storyboard = requireStoryboard(inputs.storyboard);
+    // Clip i shows shot i; extra clips (more clips than shots) get no caption.
+    captions = clips.map((_, i) => {
+      const shot = storyboard.shots[i];
+      return shot ? shot.dialogue?.trim() || shot.description : undefined;
+    });
+  }
+
+  const output = join(ctx.workDir, 'merged.mp4');
+  ctx.progress(0.02, 'encoding');
+  await mergeClips({
+    clips,
+    ...(audio ? { audio } : {}),
+    ...(captions ? { captions } : {}),
+    width: params.width,
+    height: params.height,
+    fps: params.fps,
+    crossfadeSec: params.crossfadeSec,
+    crf: params.crf,
+    output,
+    workDir: ctx.workDir,
+    binaries: ctx.providers,
+    signal: ctx.signal,
+    onProgress: (fraction) => ctx.progress(0.02 + fraction * 0.93, 'encoding'),
+  });
+
+  const result = await probeVideo(output, 'the merged video', ctx.providers);
+  const video = await ctx.artifacts.putFile(output, 'video/mp4', {
+    width: result.width,
+    height: result.height,
+    durationSec: result.durationSec,
+  });
+  ctx.progress(1, 'done');
+  return { video };
+};

@@ -1,0 +1,81 @@
+/**
+ * One clip per frame (fan-out: this runs for frame `ctx.index`, with the shot of the same
+ * index): Runway image-to-video, resumable across retries, or locally a camera move made by
+ * ffmpeg's zoompan.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { probeVideo, readImageInfo } from '../../engine/media/ffmpeg';
+import { renderLocalClip } from '../../engine/providers/local/clip';
+import { resolveProvider } from '../../engine/providers/resolve';
+import { renderClipRunway } from '../../engine/providers/runway/clip';
+import {
+  itemAt,
+  localFileOf,
+  requireArtifactList,
+  requireStoryboard,
+  shotAt,
+} from '../activity-inputs';
+import type { NodeActivity } from '../activity-types';
+import type { runwayClip } from './definition';
+
+type Params = z.infer<typeof runwayClip.params>;
+
+/** Outputs `{ clips: ArtifactRef }` (an H.264 MP4): this item's entry of the `clips` list. */
+export const runwayClipActivity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
+  const frame = itemAt(requireArtifactList(inputs.frames, 'frames'), ctx.index, 'the frames list');
+  const shot = shotAt(requireStoryboard(inputs.storyboard), ctx.index);
+  const provider = resolveProvider('runway-clip', params.provider, ctx.providers);
+  const label = `clip ${(ctx.index ?? 0) + 1}`;
+  const frameFile = await localFileOf(ctx, frame, `frame ${(ctx.index ?? 0) + 1}`);
+
+  if (provider === 'runway' && ctx.providers.runway) {
+    ctx.progress(0, `${label}: submitting to Runway`);
+    const mp4 = await renderClipRunway({
+      image: await readFile(frameFile),
+      imageMime: frame.mime,
+      shot,
+      params: { model: params.model, ratio: params.ratio, seed: params.seed },
+      config: ctx.providers.runway,
+      signal: ctx.signal,
+      onProgress: (fraction) => ctx.progress(fraction * 0.95, `${label}: generating`),
+      checkpoint: ctx.checkpoint,
+      saveCheckpoint: (value) => ctx.saveCheckpoint(value),
+      externalTasks: ctx.documents.externalTasks,
+      taskKey: `${ctx.runId}:${ctx.nodeId}:${ctx.index ?? 0}`,
+    });
+    // Stored at once (Runway's URLs expire), after checking it really is a video.
+    const file = join(ctx.workDir, `runway-clip-${ctx.index ?? 0}.mp4`);
+    await writeFile(file, mp4);
+    const info = await probeVideo(file, `the video Runway returned for ${label}`, ctx.providers);
+    const ref = await ctx.artifacts.putFile(file, 'video/mp4', {
+      width: info.width,
+      height: info.height,
+      durationSec: info.durationSec,
+    });
+    ctx.progress(1, `${label}: done`);
+    return { clips: ref };
+  }
+
+  ctx.progress(0, `${label}: animating ${shot.camera}`);
+  const image = await readImageInfo(frameFile, `frame ${(ctx.index ?? 0) + 1}`, ctx.providers);
+  const clip = await renderLocalClip({
+    frame: frameFile,
+    frameWidth: image.width,
+    frameHeight: image.height,
+    shot: { ...shot, index: ctx.index ?? shot.index },
+    fps: params.fps,
+    workDir: ctx.workDir,
+    binaries: ctx.providers,
+    signal: ctx.signal,
+    onProgress: (fraction) => ctx.progress(fraction * 0.95, `${label}: animating ${shot.camera}`),
+  });
+  const ref = await ctx.artifacts.putFile(clip.file, 'video/mp4', {
+    width: clip.width,
+    height: clip.height,
+    durationSec: clip.durationSec,
+  });
+  ctx.progress(1, `${label}: done`);
+  return { clips: ref };
+};
