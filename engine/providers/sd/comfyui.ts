@@ -53,7 +53,8 @@ interface ServerCatalogue {
   schedulers: string[];
 }
 
-type Outcome = { kind: 'done' } | { kind: 'failed'; message: string } | { kind: 'interrupted' };
+type Failure = { kind: 'failed'; message: string } | { kind: 'interrupted' };
+type Outcome = { kind: 'done'; entry: HistoryEntry } | Failure;
 
 const SAVE_NODE = '9';
 const SHORT_TIMEOUT_MS = 15_000;
@@ -111,7 +112,7 @@ export async function renderFrameComfyUI(args: RenderFrameArgs): Promise<Buffer>
         503,
       );
     }
-    const png = await fetchOutput(server, promptId, signal);
+    const png = await fetchOutput(server, promptId, outcome.entry, signal);
     onProgress(1);
     return png;
   } catch (error) {
@@ -324,8 +325,8 @@ async function waitForPrompt(
 ): Promise<Outcome> {
   if (socket && socket.readyState === WebSocket.OPEN) {
     const outcome = await followSocket(socket, promptId, signal, onProgress);
-    if (outcome) return outcome;
-    // The socket dropped mid-render: carry on by polling.
+    if (outcome && outcome.kind !== 'done') return outcome;
+    // Done (history is written just after the last message) or the socket dropped: poll.
   }
   return pollHistory(server, promptId, pollMs, signal);
 }
@@ -336,9 +337,9 @@ function followSocket(
   promptId: string,
   signal: AbortSignal,
   onProgress: (fraction: number) => void,
-): Promise<Outcome | undefined> {
+): Promise<Failure | { kind: 'done' } | undefined> {
   return new Promise((resolve, reject) => {
-    const finish = (outcome: Outcome | undefined) => {
+    const finish = (outcome: Failure | { kind: 'done' } | undefined) => {
       socket.off('message', onMessage);
       socket.off('close', onClose);
       signal.removeEventListener('abort', onAbort);
@@ -406,8 +407,8 @@ async function pollHistory(
         return { kind: 'interrupted' };
       return { kind: 'failed', message: error ? describeExecutionError(error) : 'status error' };
     }
-    if (status?.completed || (entry?.outputs && Object.keys(entry.outputs).length > 0)) {
-      return { kind: 'done' };
+    if (entry && (status?.completed || Object.keys(entry.outputs ?? {}).length > 0)) {
+      return { kind: 'done', entry };
     }
     await sleep(pollMs, signal);
   }
@@ -426,10 +427,14 @@ async function readHistory(
   return history[promptId];
 }
 
-async function fetchOutput(server: string, promptId: string, signal: AbortSignal): Promise<Buffer> {
-  const entry = await readHistory(server, promptId, signal);
+async function fetchOutput(
+  server: string,
+  promptId: string,
+  entry: HistoryEntry,
+  signal: AbortSignal,
+): Promise<Buffer> {
   const image =
-    entry?.outputs?.[SAVE_NODE]?.images?.[0] ?? Object.values(entry?.outputs ?? {})[0]?.images?.[0];
+    entry.outputs?.[SAVE_NODE]?.images?.[0] ?? Object.values(entry.outputs ?? {})[0]?.images?.[0];
   if (!image) {
     throw new LabError(
       'sd_no_image',
