@@ -1,0 +1,334 @@
+/**
+ * Every HTTP call the studio makes, one function per route of DESIGN.md §6. Answers are
+ * normalised here (ports as ordered arrays, runs flattened) so components never guess shapes.
+ */
+import { GRAPH_SCHEMA_ID } from '../../../engine/graph/document';
+import type { RunSnapshot } from '../../../engine/graph/events';
+import { isRecord, listFrom, problemsFromDetails, request } from './http';
+import type {
+  ArtifactRef,
+  CharacterRecord,
+  GraphDocument,
+  GraphProblem,
+  HealthInfo,
+  JsonSchema,
+  NodeTypeInfo,
+  ParamUiHint,
+  PortInfo,
+  RunSummary,
+  SimilarCharacter,
+  TemplateInfo,
+  WorkflowRecord,
+  WorkflowSummary,
+} from './types';
+
+/** What an import answered: the saved workflow and which migrations ran on the way. */
+export interface ImportResult {
+  workflow: WorkflowRecord;
+  migratedFrom?: number;
+  migrations: string[];
+}
+
+export type StartRunBody =
+  { workflowId: string; values?: Record<string, unknown> } | { graph: GraphDocument };
+
+export interface CharacterInput {
+  name: string;
+  description: string;
+  triggerWord: string;
+  loraName: string;
+  loraWeight: number | null;
+}
+
+export const api = {
+  health: () => request<HealthInfo>('/api/health'),
+
+  async nodeTypes(): Promise<NodeTypeInfo[]> {
+    return listFrom<unknown>(await request<unknown>('/api/node-types')).map(normalizeNodeType);
+  },
+
+  async validate(graph: GraphDocument): Promise<{ ok: boolean; errors: GraphProblem[] }> {
+    const body = await request<{ ok?: boolean; errors?: unknown }>('/api/graphs/validate', {
+      method: 'POST',
+      body: { graph },
+    });
+    const errors = problemsFromDetails(body);
+    return { ok: body.ok ?? errors.length === 0, errors };
+  },
+
+  async listWorkflows(): Promise<WorkflowSummary[]> {
+    return listFrom<WorkflowSummary>(await request<unknown>('/api/workflows')).map((item) => ({
+      ...item,
+      name: item.name ?? item.graph?.name ?? item.id,
+      description: item.description ?? item.graph?.description,
+      nodeCount: item.nodeCount ?? item.graph?.nodes.length,
+    }));
+  },
+
+  async getWorkflow(id: string): Promise<WorkflowRecord> {
+    return normalizeWorkflow(await request<unknown>(`/api/workflows/${encodeURIComponent(id)}`));
+  },
+
+  async createWorkflow(graph: GraphDocument): Promise<WorkflowRecord> {
+    return normalizeWorkflow(
+      await request<unknown>('/api/workflows', {
+        method: 'POST',
+        body: { name: graph.name, graph },
+      }),
+    );
+  },
+
+  async saveWorkflow(id: string, graph: GraphDocument): Promise<WorkflowRecord> {
+    return normalizeWorkflow(
+      await request<unknown>(`/api/workflows/${encodeURIComponent(id)}`, {
+        method: 'PUT',
+        body: { name: graph.name, graph },
+      }),
+    );
+  },
+
+  deleteWorkflow: (id: string) =>
+    request<void>(`/api/workflows/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+
+  exportUrl: (id: string) => `/api/workflows/${encodeURIComponent(id)}/export`,
+
+  /** Sends a document of any supported version; the server migrates, validates and saves it. */
+  async importWorkflow(document: unknown): Promise<ImportResult> {
+    const body = await request<unknown>('/api/workflows/import', {
+      method: 'POST',
+      body: document,
+    });
+    const record = isRecord(body) ? body : {};
+    const migrations = Array.isArray(record.migrations)
+      ? record.migrations.map((m) => (isRecord(m) ? String(m.name) : String(m)))
+      : [];
+    return {
+      workflow: normalizeWorkflow(body),
+      ...(typeof record.migratedFrom === 'number' ? { migratedFrom: record.migratedFrom } : {}),
+      migrations,
+    };
+  },
+
+  async listTemplates(): Promise<TemplateInfo[]> {
+    return listFrom<Record<string, unknown>>(await request<unknown>('/api/templates')).map(
+      normalizeTemplate,
+    );
+  },
+
+  async instantiateTemplate(id: string, values: Record<string, unknown>): Promise<WorkflowRecord> {
+    return normalizeWorkflow(
+      await request<unknown>(`/api/templates/${encodeURIComponent(id)}/instantiate`, {
+        method: 'POST',
+        body: { values },
+      }),
+    );
+  },
+
+  startRun: (body: StartRunBody) =>
+    request<{ runId: string }>('/api/runs', { method: 'POST', body }),
+
+  async listRuns(filter: { workflowId?: string; limit?: number } = {}): Promise<RunSummary[]> {
+    const query = new URLSearchParams();
+    if (filter.workflowId) query.set('workflowId', filter.workflowId);
+    if (filter.limit) query.set('limit', String(filter.limit));
+    const suffix = query.size > 0 ? `?${query.toString()}` : '';
+    return listFrom<unknown>(await request<unknown>(`/api/runs${suffix}`))
+      .map(normalizeRun)
+      .filter((run): run is RunSummary => run !== null);
+  },
+
+  async getRun(runId: string): Promise<RunSnapshot> {
+    const body = await request<unknown>(`/api/runs/${encodeURIComponent(runId)}`);
+    return snapshotFrom(body) ?? (body as RunSnapshot);
+  },
+
+  cancelRun: (runId: string) =>
+    request<unknown>(`/api/runs/${encodeURIComponent(runId)}/cancel`, { method: 'POST', body: {} }),
+
+  rerun: (
+    runId: string,
+    body: { fromNodeId?: string; params?: Record<string, Record<string, unknown>> },
+  ) =>
+    request<{ runId: string }>(`/api/runs/${encodeURIComponent(runId)}/rerun`, {
+      method: 'POST',
+      body,
+    }),
+
+  async listCharacters(): Promise<CharacterRecord[]> {
+    return listFrom<CharacterRecord>(await request<unknown>('/api/characters'));
+  },
+
+  async getCharacter(id: string): Promise<CharacterRecord> {
+    return characterFrom(await request<unknown>(`/api/characters/${encodeURIComponent(id)}`));
+  },
+
+  /** Multipart, as DESIGN.md §6 fixes: the images travel with the fields. */
+  async createCharacter(input: CharacterInput, images: File[]): Promise<CharacterRecord> {
+    const form = new FormData();
+    form.set('name', input.name);
+    form.set('description', input.description);
+    if (input.triggerWord) form.set('triggerWord', input.triggerWord);
+    if (input.loraName) form.set('loraName', input.loraName);
+    if (input.loraName && input.loraWeight !== null)
+      form.set('loraWeight', String(input.loraWeight));
+    for (const image of images) form.append('images[]', image, image.name);
+    return characterFrom(await request<unknown>('/api/characters', { method: 'POST', body: form }));
+  },
+
+  /** Edits fields and the reference list; new images are uploaded as artifacts first. */
+  async updateCharacter(
+    id: string,
+    input: CharacterInput,
+    referenceImages: ArtifactRef[],
+  ): Promise<CharacterRecord> {
+    const body = {
+      name: input.name,
+      description: input.description,
+      triggerWord: input.triggerWord === '' ? null : input.triggerWord,
+      lora: input.loraName === '' ? null : { name: input.loraName, weight: input.loraWeight ?? 1 },
+      referenceImages,
+    };
+    return characterFrom(
+      await request<unknown>(`/api/characters/${encodeURIComponent(id)}`, { method: 'PUT', body }),
+    );
+  },
+
+  deleteCharacter: (id: string) =>
+    request<void>(`/api/characters/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+
+  async similarCharacters(id: string): Promise<SimilarCharacter[]> {
+    const body = await request<unknown>(`/api/characters/${encodeURIComponent(id)}/similar`, {
+      method: 'POST',
+      body: {},
+    });
+    return listFrom<Record<string, unknown>>(body).map((hit) => {
+      const character = isRecord(hit.character) ? hit.character : hit;
+      return {
+        character: character as unknown as CharacterRecord,
+        score: typeof hit.score === 'number' ? hit.score : 0,
+      };
+    });
+  },
+
+  async uploadArtifact(file: File): Promise<ArtifactRef> {
+    const form = new FormData();
+    form.set('file', file, file.name);
+    const body = await request<unknown>('/api/artifacts', { method: 'POST', body: form });
+    return (isRecord(body) && isRecord(body.artifact) ? body.artifact : body) as ArtifactRef;
+  },
+
+  artifactUrl: (id: string) => `/api/artifacts/${encodeURIComponent(id)}`,
+};
+
+/** Turns one `/api/node-types` entry into NodeTypeInfo, whether ports come as a map or a list. */
+export function normalizeNodeType(raw: unknown): NodeTypeInfo {
+  const item = isRecord(raw) ? raw : {};
+  const params = (
+    isRecord(item.params) ? item.params : { type: 'object', properties: {} }
+  ) as JsonSchema;
+  const fanOut =
+    isRecord(item.fanOut) && typeof item.fanOut.input === 'string'
+      ? { input: item.fanOut.input }
+      : undefined;
+  return {
+    type: String(item.type),
+    typeVersion:
+      typeof item.typeVersion === 'number' ? item.typeVersion : Number(item.version ?? 1),
+    title: typeof item.title === 'string' ? item.title : String(item.type),
+    category: typeof item.category === 'string' ? item.category : 'Other',
+    description: typeof item.description === 'string' ? item.description : '',
+    inputs: normalizePorts(item.inputs),
+    outputs: normalizePorts(item.outputs),
+    params,
+    ...(isRecord(item.paramUi) ? { paramUi: item.paramUi as Record<string, ParamUiHint> } : {}),
+    ...(fanOut ? { fanOut } : {}),
+  };
+}
+
+function normalizePorts(raw: unknown): (PortInfo & { id: string })[] {
+  if (Array.isArray(raw)) {
+    return raw
+      .filter(isRecord)
+      .map((port) => ({ ...(port as unknown as PortInfo), id: String(port.id) }));
+  }
+  if (isRecord(raw)) {
+    return Object.entries(raw).map(([id, port]) => ({ ...(port as PortInfo), id }));
+  }
+  return [];
+}
+
+function isGraphDocument(value: unknown): value is GraphDocument {
+  return isRecord(value) && value.schema === GRAPH_SCHEMA_ID && Array.isArray(value.nodes);
+}
+
+/** A workflow answer: the record, `{ workflow }`, or the bare graph document. */
+export function normalizeWorkflow(body: unknown): WorkflowRecord {
+  if (isRecord(body) && isRecord(body.workflow)) return normalizeWorkflow(body.workflow);
+  if (isGraphDocument(body)) return { id: body.id, name: body.name, graph: body };
+  if (isRecord(body) && isGraphDocument(body.graph)) {
+    const graph = body.graph;
+    return {
+      ...(body as unknown as WorkflowRecord),
+      id: typeof body.id === 'string' ? body.id : graph.id,
+      name: typeof body.name === 'string' ? body.name : graph.name,
+      graph,
+    };
+  }
+  throw new TypeError('the server answered a workflow without a graph document');
+}
+
+function normalizeTemplate(item: Record<string, unknown>): TemplateInfo {
+  const graph = isGraphDocument(item.graph)
+    ? item.graph
+    : isGraphDocument(item)
+      ? (item as unknown as GraphDocument)
+      : undefined;
+  const exposed = Array.isArray(item.exposed) ? item.exposed : (graph?.exposed ?? []);
+  return {
+    id: String(item.id ?? graph?.id),
+    name: String(item.name ?? graph?.name ?? item.id),
+    description: String(item.description ?? graph?.description ?? ''),
+    ...(graph ? { graph } : {}),
+    exposed: exposed as TemplateInfo['exposed'],
+  };
+}
+
+function snapshotFrom(body: unknown): RunSnapshot | null {
+  if (!isRecord(body)) return null;
+  if (isRecord(body.snapshot)) return body.snapshot as unknown as RunSnapshot;
+  if (typeof body.runId === 'string' && isRecord(body.nodes)) return body as unknown as RunSnapshot;
+  return null;
+}
+
+/** A run in a list: a stored record (with its snapshot) or an already flat summary. */
+export function normalizeRun(raw: unknown): RunSummary | null {
+  if (!isRecord(raw)) return null;
+  const snapshot = snapshotFrom(raw);
+  const id =
+    typeof raw.id === 'string'
+      ? raw.id
+      : typeof raw.runId === 'string'
+        ? raw.runId
+        : snapshot?.runId;
+  if (!id) return null;
+  const status = (snapshot?.status ?? raw.status) as RunSummary['status'];
+  const startedAt = snapshot?.startedAt ?? (raw.startedAt as string | undefined);
+  const endedAt = snapshot?.endedAt ?? (raw.endedAt as string | undefined);
+  const error = snapshot?.error ?? (raw.error as string | undefined);
+  return {
+    id,
+    createdAt: String(raw.createdAt ?? startedAt ?? ''),
+    status: status ?? 'queued',
+    outputs: (snapshot?.outputs ?? raw.outputs ?? {}) as RunSummary['outputs'],
+    ...(typeof raw.workflowId === 'string' ? { workflowId: raw.workflowId } : {}),
+    ...(typeof raw.parentRunId === 'string' ? { parentRunId: raw.parentRunId } : {}),
+    ...(startedAt ? { startedAt } : {}),
+    ...(endedAt ? { endedAt } : {}),
+    ...(error ? { error } : {}),
+    ...(isGraphDocument(raw.graph) ? { graph: raw.graph } : {}),
+  };
+}
+
+function characterFrom(body: unknown): CharacterRecord {
+  return (isRecord(body) && isRecord(body.character) ? body.character : body) as CharacterRecord;
+}

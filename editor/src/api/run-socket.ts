@@ -1,0 +1,78 @@
+/**
+ * Watching runs over Socket.IO (DESIGN.md §6): `run:watch { runId, sinceSeq }` answers with
+ * the snapshot, then `run:event`s stream in. After a reconnect the watch is sent again from
+ * the last seq the caller has folded, so nothing is missed and nothing is applied twice.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { RunEvent, RunSnapshot } from '../../../engine/graph/events';
+import { isRecord } from './http';
+
+let shared: Socket | undefined;
+
+/** The one connection of this tab, to the page's own origin (Vite proxies it in development). */
+export function getSocket(): Socket {
+  shared ??= io({ path: '/socket.io', reconnectionDelayMax: 3_000 });
+  return shared;
+}
+
+export interface RunWatchHandlers {
+  snapshot(snapshot: RunSnapshot): void;
+  event(event: RunEvent): void;
+  error(message: string): void;
+  /** The connection dropped or came back (for a "reconnecting…" hint). */
+  connection?(connected: boolean): void;
+}
+
+/**
+ * Watches a run until the returned function is called. `resumeFrom()` is asked at every
+ * (re)connect for the seq already folded; the first watch asks from 0 so the log is complete.
+ */
+export function watchRun(
+  runId: string,
+  resumeFrom: () => number,
+  handlers: RunWatchHandlers,
+  socket: Socket = getSocket(),
+): () => void {
+  let stopped = false;
+  const onEvent = (event: RunEvent) => {
+    if (!stopped && event.runId === runId) handlers.event(event);
+  };
+  const subscribe = () => {
+    handlers.connection?.(true);
+    socket
+      .timeout(15_000)
+      .emit('run:watch', { runId, sinceSeq: resumeFrom() }, (error: Error | null, ack: unknown) => {
+        if (stopped) return;
+        if (error)
+          return handlers.error(
+            `the server did not answer run:watch for ${runId}: ${error.message}`,
+          );
+        const problem = ackError(ack);
+        if (problem) return handlers.error(problem);
+        const snapshot = isRecord(ack) && isRecord(ack.snapshot) ? ack.snapshot : ack;
+        handlers.snapshot(snapshot as unknown as RunSnapshot);
+      });
+  };
+  const onDisconnect = () => handlers.connection?.(false);
+  socket.on('run:event', onEvent);
+  socket.on('connect', subscribe);
+  socket.on('disconnect', onDisconnect);
+  if (socket.connected) subscribe();
+  else socket.connect();
+  return () => {
+    stopped = true;
+    socket.off('run:event', onEvent);
+    socket.off('connect', subscribe);
+    socket.off('disconnect', onDisconnect);
+    if (socket.connected) socket.emit('run:unwatch', { runId });
+  };
+}
+
+function ackError(ack: unknown): string | null {
+  if (!isRecord(ack)) return 'the server answered run:watch with nothing';
+  const error = ack.error;
+  if (isRecord(error) && typeof error.message === 'string') return error.message;
+  if (typeof error === 'string') return error;
+  if (ack.ok === false) return 'the server refused to watch this run';
+  return null;
+}
