@@ -1,20 +1,19 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { storyboardSchema, type Character } from '../../engine/graph/values';
 import { providerConfigFromEnv } from '../../engine/providers/config';
+import { FakeOpenAI } from '../../engine/testing/fakes/openai';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
 import { gptStoryboard } from './definition';
 import { gptStoryboardActivity } from './activity';
 
 let t: TestNodeContext | undefined;
-let server: Server | undefined;
+let openai: FakeOpenAI | undefined;
 
 afterEach(async () => {
   await t?.dispose();
   t = undefined;
-  if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-  server = undefined;
+  await openai?.close();
+  openai = undefined;
 });
 
 const character: Character = {
@@ -41,79 +40,32 @@ describe('gpt-storyboard activity', () => {
     expect(t.progress.at(-1)).toEqual({ fraction: 1, stage: '2 shots' });
   });
 
-  it('asks the configured OpenAI-compatible server when auto resolves to openai', async () => {
-    const requests: {
-      path?: string;
-      auth?: string;
-      body: { model: string; response_format: { type: string } };
-    }[] = [];
-    server = createServer((req, res) => {
-      void readJson(req).then((body) => {
-        requests.push({
-          path: req.url,
-          auth: req.headers.authorization,
-          body: body as (typeof requests)[number]['body'],
-        });
-        const content = JSON.stringify({
-          title: 'Ridge',
-          shots: [
-            {
-              description: 'Mara on the ridge',
-              prompt: 'explorer on a ridge',
-              negativePrompt: null,
-              camera: 'push-in',
-              durationSec: 2,
-              dialogue: null,
-            },
-            {
-              description: 'The valley',
-              prompt: 'glowing valley',
-              negativePrompt: 'people',
-              camera: 'pan-right',
-              durationSec: 2,
-              dialogue: 'We made it.',
-            },
-          ],
-        });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            id: 'chatcmpl-fake-1',
-            object: 'chat.completion',
-            created: 1727000000,
-            model: body && typeof body === 'object' && 'model' in body ? body.model : 'gpt',
-            choices: [
-              {
-                index: 0,
-                message: { role: 'assistant', content, refusal: null },
-                logprobs: null,
-                finish_reason: 'stop',
-              },
-            ],
-            usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 },
-          }),
-        );
-      });
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
+  it('asks the configured OpenAI server when auto resolves to openai', async () => {
+    openai = await FakeOpenAI.start();
     t = await createTestNodeContext({
       providers: providerConfigFromEnv({
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+        OPENAI_API_KEY: openai.apiKey,
+        OPENAI_BASE_URL: openai.baseURL,
       }),
     });
 
     const params = gptStoryboard.params.parse({ shots: 4, model: 'gpt-test' });
-    const { storyboard } = await gptStoryboardActivity({ params, inputs: { script }, ctx: t.ctx });
+    const { storyboard } = await gptStoryboardActivity({
+      params,
+      inputs: { script, character },
+      ctx: t.ctx,
+    });
 
-    expect(requests).toHaveLength(1);
-    expect(requests[0]).toMatchObject({ path: '/v1/chat/completions', auth: 'Bearer sk-test' });
-    expect(requests[0].body.model).toBe('gpt-test');
-    expect(requests[0].body.response_format.type).toBe('json_schema');
+    expect(openai.completions).toHaveLength(1);
+    expect(openai.completions[0].json).toMatchObject({
+      model: 'gpt-test',
+      response_format: { type: 'json_schema' },
+    });
+    expect(JSON.stringify(openai.completions[0].json)).toContain('Mara');
     const parsed = storyboardSchema.parse(storyboard);
-    expect(parsed.shots.map((s) => s.camera)).toEqual(['push-in', 'pan-right']);
-    expect(parsed.shots[1].dialogue).toBe('We made it.');
+    expect(parsed.shots.map((s) => s.camera)).toEqual(['push-in', 'pan-left']);
+    expect(parsed.shots[1].dialogue).toBe('Someone has to keep the light.');
+    expect(t.progress[0].stage).toBe('asking gpt-test');
   });
 
   it('fails for good when openai is asked for but not configured', async () => {
@@ -138,9 +90,3 @@ describe('gpt-storyboard activity', () => {
     });
   });
 });
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-}
