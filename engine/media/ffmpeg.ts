@@ -93,8 +93,13 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<void> {
       }
     };
     const onAbort = () => {
+      const spawned = (command as unknown as { ffmpegProc?: unknown }).ffmpegProc !== undefined;
       kill();
-      finish(abortReason(signal));
+      // Not spawned yet: reject now, the 'start' handler kills it the moment it exists.
+      // Spawned: reject from the 'error' event that follows its exit, so a caller never sees
+      // the rejection while ffmpeg still runs; the timer guards against a lost exit event.
+      if (!spawned) finish(abortReason(signal));
+      else setTimeout(() => finish(abortReason(signal)), 2_000).unref();
     };
 
     command.on('start', () => {

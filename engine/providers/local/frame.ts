@@ -1,8 +1,8 @@
 /**
  * The local key frame: an honest animatic card made by ffmpeg. A background whose colours come
  * from a hash of the prompt (with a few mood words), the character's first reference image
- * composited where the shot puts it (or a neutral silhouette), and the shot caption at the
- * bottom. Same inputs, same PNG bytes.
+ * composited where the shot puts it (or a neutral silhouette), and the shot caption. Same
+ * inputs, same PNG bytes.
  */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { findFontFile } from '../../media/fonts';
 
 export interface LocalFrameArgs {
   shot: Shot;
-  /** The character's name, for the silhouette's tag; absent without a character. */
+  /** The character's name, shown in the shot tag; absent without a character. */
   characterName?: string;
   /** A local file holding the character's first reference image, if it has one. */
   referenceImage?: string;
@@ -44,7 +44,7 @@ export async function renderLocalFrame(args: LocalFrameArgs): Promise<LocalFrame
   const font = await findFontFile();
   const palette = paletteFor(`${shot.prompt}\n${shot.description}`);
   const layout = layoutFor(shot);
-  const tag = `#${shot.index + 1} · ${shot.camera}`;
+  const tag = [`#${shot.index + 1}`, shot.camera, args.characterName].filter(Boolean).join(' · ');
 
   const captionFile = join(workDir, `caption-${shot.index}.txt`);
   const tagFile = join(workDir, `tag-${shot.index}.txt`);
@@ -73,17 +73,19 @@ export async function renderLocalFrame(args: LocalFrameArgs): Promise<LocalFrame
     `drawtext=fontfile=${filterValue(font)}:textfile=${filterValue(file)}:expansion=none` +
     `:fontsize=${size}:fontcolor=white:line_spacing=${Math.round(size / 4)}` +
     `:box=1:boxcolor=black@0.55:boxborderw=${Math.round(size / 2.5)}:${position}`;
+  // The caption sits at the top, under the tag: the bottom band belongs to the subtitles the
+  // merge burns in, and the two would overlap there.
+  const tagSize = Math.max(8, Math.round(fontSize * 0.7));
+  const tagY = Math.round(height / 30);
+  const captionY =
+    tagY + Math.round(tagSize * 1.2) + 2 * Math.round(tagSize / 2.5) + Math.round(height / 40);
   const graph = [
     `${background}[bg]`,
     subject,
     `[bg][subject]overlay=x=${overlayX}:y=${overlayY}:format=auto,` +
-      text(captionFile, fontSize, `x=(w-text_w)/2:y=h-text_h-${Math.round(height / 18)}`) +
+      text(tagFile, tagSize, `x=${Math.round(width / 40)}:y=${tagY}`) +
       ',' +
-      text(
-        tagFile,
-        Math.max(8, Math.round(fontSize * 0.7)),
-        `x=${Math.round(width / 40)}:y=${Math.round(height / 30)}`,
-      ) +
+      text(captionFile, fontSize, `x=(w-text_w)/2:y=${captionY}`) +
       ',format=rgb24[out]',
   ].join(';');
 
