@@ -1,0 +1,63 @@
+/**
+ * `charlab serve` (what `npm start` runs): the engine with an in-process worker, the API and
+ * the studio on HOST:PORT (default 127.0.0.1:8080), until SIGINT or SIGTERM.
+ */
+import { readRuntimeInfo, writeRuntimeInfo, createEngine } from '../runtime';
+import { buildServer } from '../server/app';
+import { parseCommand, parsePort } from './args';
+import type { CliIO } from './io';
+
+export async function serveCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: flags } = parseCommand(
+    'serve',
+    args,
+    { 'no-worker': { type: 'boolean' } },
+    { min: 0, max: 0, names: '' },
+  );
+  const host = io.env.HOST || '127.0.0.1';
+  const port = parsePort(io.env.PORT, 8080);
+  const engine = await createEngine({
+    env: io.env,
+    startWorker: !flags['no-worker'],
+    log: (line) => io.err(line),
+  });
+  const server = buildServer(engine, { log: (level, message) => io.err(`${level}: ${message}`) });
+  let url: string;
+  try {
+    ({ url } = await server.listen(host, port));
+  } catch (error) {
+    await server.close().catch(() => {});
+    await engine.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      io.err(
+        `port ${port} on ${host} is already in use: stop the other server or set PORT to a free port`,
+      );
+      return 1;
+    }
+    throw error;
+  }
+  // Workers started later on this machine find the server here (see engine/worker/process.ts).
+  const info = readRuntimeInfo(engine.dataDir);
+  if (info) writeRuntimeInfo(engine.dataDir, { ...info, serverUrl: url });
+
+  io.out(`Character Lab is running at ${url}`);
+  io.out(`  data: ${engine.dataDir}`);
+  io.out(
+    `  temporal: ${engine.temporal.address}${engine.temporal.embedded ? ' (embedded dev server)' : ''}`,
+  );
+  io.out(
+    `  worker: ${flags['no-worker'] ? 'none in this process (start `charlab worker`)' : 'in this process'}`,
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const off = io.onSignal((received) => {
+      off();
+      resolve(received);
+    });
+  });
+  io.out(`${signal}: stopping`);
+  await server.close();
+  await engine.close();
+  io.out('stopped');
+  return 0;
+}

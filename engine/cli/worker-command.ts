@@ -1,0 +1,27 @@
+/** `charlab worker [--queues lab-cpu,lab-gpu,lab-io] [--server URL]`: a worker process of its own. */
+import { parseQueues } from '../temporal/task-queues';
+import { runWorkerProcess } from '../worker/process';
+import { parseCommand, parseServerUrl, UsageError } from './args';
+import type { CliIO } from './io';
+
+export async function workerCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: flags } = parseCommand(
+    'worker',
+    args,
+    { queues: { type: 'string' }, server: { type: 'string' } },
+    { min: 0, max: 0, names: '' },
+  );
+  let queues;
+  try {
+    queues = flags.queues === undefined ? undefined : parseQueues(flags.queues);
+  } catch (error) {
+    throw new UsageError(`--queues: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  await runWorkerProcess({
+    ...(queues ? { queues } : {}),
+    ...(flags.server === undefined ? {} : { serverUrl: parseServerUrl(flags.server) }),
+    env: io.env,
+    log: (line) => io.out(line),
+  });
+  return 0;
+}
