@@ -8,14 +8,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NODE_ACTIVITIES } from '../nodes/activities';
+import type { NodeActivity } from '../nodes/activity-types';
 import { ArtifactService } from './artifacts/artifact-service';
+import { ensureDemoCharacter } from './characters/demo-character';
 import type { Engine, Health } from './engine-types';
 import { describeProviders, providerConfigFromEnv } from './providers/config';
 import { EventHub } from './runs/event-hub';
 import { createRunService } from './runs/run-service';
 import { openStores } from './stores';
 import { launchTemporal } from './temporal/launcher';
-import { ALL_QUEUES, type QueueName } from './temporal/task-queues';
+import { ALL_QUEUES, taskQueuePrefix, type QueueName } from './temporal/task-queues';
 import { localSink } from './worker/progress-sink';
 import { startWorkers, type RunningWorkers } from './worker/workers';
 
@@ -25,6 +27,8 @@ export interface CreateEngineOptions {
   /** Run a worker in this process (the embedded default); which queues it polls. */
   startWorker?: boolean;
   workerQueues?: readonly QueueName[];
+  /** Node implementations for the in-process worker; the real ones unless a test swaps them. */
+  implementations?: Record<string, NodeActivity>;
   log?: (line: string) => void;
 }
 
@@ -45,24 +49,30 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
   mkdirSync(dataDir, { recursive: true });
   const log = options.log ?? (() => {});
 
-  const { documents, blobs, vectors } = await openStores({ dataDir, env });
+  const stores = await openStores({ dataDir, env });
+  const { documents, blobs, vectors } = stores;
   const artifacts = new ArtifactService(blobs, documents);
   const events = new EventHub(documents);
   const providers = providerConfigFromEnv(env);
+  await ensureDemoCharacter(documents, artifacts, providers).catch((error: unknown) =>
+    log(`demo character not created (${String(error)}); the shipped templates need one`),
+  );
 
   const temporalServer = await launchTemporal({ dbFilename: join(dataDir, 'temporal.db'), env, log });
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection, namespace: temporalServer.namespace });
   writeRuntimeInfo(dataDir, { temporalAddress: temporalServer.address, namespace: temporalServer.namespace });
 
-  const runs = createRunService({ documents, events, client });
+  const prefix = taskQueuePrefix(env);
+  const runs = createRunService({ documents, events, client, taskQueuePrefix: prefix });
   let workers: RunningWorkers | undefined;
   if (options.startWorker) {
     workers = await startWorkers({
       address: temporalServer.address,
       namespace: temporalServer.namespace,
       queues: options.workerQueues ?? ALL_QUEUES,
-      implementations: NODE_ACTIVITIES,
+      taskQueuePrefix: prefix,
+      implementations: options.implementations ?? NODE_ACTIVITIES,
       sink: localSink(events),
       documents,
       blobs,
@@ -107,7 +117,7 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
       await workers?.stop();
       await connection.close();
       await temporalServer.stop();
-      await documents.close();
+      await stores.close();
     },
   };
   return engine;

@@ -22,6 +22,7 @@ export interface RunServiceDeps {
   documents: DocumentStore;
   events: EventHub;
   client: Client;
+  taskQueuePrefix: string;
   /** Cap on runs in flight per owner (DESIGN §7). */
   maxActiveRunsPerOwner?: number;
 }
@@ -105,9 +106,9 @@ export function createRunService(deps: RunServiceDeps): RunService {
       await documents.runs.put(run);
       try {
         await client.workflow.start<typeof runGraph>('runGraph', {
-          taskQueue: TASK_QUEUES.workflows,
+          taskQueue: `${deps.taskQueuePrefix}${TASK_QUEUES.workflows}`,
           workflowId: run.temporalWorkflowId,
-          args: [{ runId, plan }],
+          args: [{ runId, plan, taskQueuePrefix: deps.taskQueuePrefix }],
         });
       } catch (error) {
         await documents.runs.delete(runId);

@@ -51,10 +51,15 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
     if (existsSync(env.TEMPORAL_CLI_PATH)) return env.TEMPORAL_CLI_PATH;
     tried.push(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} (missing)`);
   }
+  // A version-manager shim (pyenv) works but adds a slow shell hop: prefer a real binary.
+  let shim: string | undefined;
   for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
     const candidate = join(dir, 'temporal');
-    if (existsSync(candidate) && !dir.includes('.pyenv/shims')) return candidate;
+    if (!existsSync(candidate)) continue;
+    if (!dir.includes('shims')) return candidate;
+    shim ??= candidate;
   }
+  if (shim) return shim;
   tried.push('PATH');
   try {
     const cached = readdirSync(tmpdir()).filter((f) => f.startsWith('temporal-sdk-typescript-'));

@@ -26,3 +26,8 @@ export function parseQueues(value: string): QueueName[] {
   }
   return [...new Set(queues.map((q) => byName.get(q)!))];
 }
+
+/** LAB_TASK_QUEUE_PREFIX lets several studios (or test suites) share one Temporal namespace. */
+export function taskQueuePrefix(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LAB_TASK_QUEUE_PREFIX ?? '';
+}

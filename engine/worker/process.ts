@@ -9,7 +9,7 @@ import { ArtifactService } from '../artifacts/artifact-service';
 import { providerConfigFromEnv } from '../providers/config';
 import { readRuntimeInfo, resolveDataDir, workerToken } from '../runtime';
 import { openStores } from '../stores';
-import { ALL_QUEUES, type QueueName } from '../temporal/task-queues';
+import { ALL_QUEUES, taskQueuePrefix, type QueueName } from '../temporal/task-queues';
 import { socketSink } from './progress-sink';
 import { startWorkers } from './workers';
 
@@ -42,6 +42,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     address,
     namespace: env.TEMPORAL_NAMESPACE || runtime?.namespace || 'default',
     queues,
+    taskQueuePrefix: taskQueuePrefix(env),
     implementations: NODE_ACTIVITIES,
     sink,
     documents,

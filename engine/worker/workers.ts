@@ -2,7 +2,7 @@
  * Starts Temporal workers for the given task queues in this process: the interpreter
  * workflow on `lab-workflows`, node activities on `lab-cpu` / `lab-gpu` / `lab-io`.
  */
-import { NativeConnection, Worker, type ActivityInterfaceFor } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { TASK_QUEUES, type QueueName } from '../temporal/task-queues';
 import { createNodeActivities, type NodeActivityDeps } from './node-activities';
 import { createReportActivities } from './report-activities';
@@ -12,6 +12,8 @@ export interface StartWorkersOptions extends NodeActivityDeps {
   address: string;
   namespace: string;
   queues: readonly QueueName[];
+  /** See LAB_TASK_QUEUE_PREFIX. */
+  taskQueuePrefix: string;
   /** Activity slots on the GPU queue: one per GPU. */
   gpuSlots?: number;
 }
@@ -22,18 +24,32 @@ export interface RunningWorkers {
   done: Promise<void>;
 }
 
+let runtimeInstalled = false;
+
+/** The SDK logs every worker state change at INFO; keep its output to warnings unless asked. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.LAB_TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel) });
+  } catch {
+    // Already installed by the host process (e.g. a test): keep its logger.
+  }
+}
+
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
+  installRuntime();
   const connection = await NativeConnection.connect({ address: options.address });
   const activities = {
     ...createNodeActivities(options),
     ...createReportActivities(options.sink),
-  } as ActivityInterfaceFor<object>;
+  };
   const workers: Worker[] = [];
   for (const queue of options.queues) {
     const common = {
       connection,
       namespace: options.namespace,
-      taskQueue: TASK_QUEUES[queue],
+      taskQueue: `${options.taskQueuePrefix}${TASK_QUEUES[queue]}`,
       // Heartbeats carry cancellation: keep their round trip short so cancel is prompt.
       defaultHeartbeatThrottleInterval: '500 milliseconds',
       maxHeartbeatThrottleInterval: '1 second',
@@ -46,7 +62,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
         await Worker.create({
           ...common,
           activities,
-          maxConcurrentActivityTaskExecutions: queue === 'gpu' ? (options.gpuSlots ?? 1) : queue === 'io' ? 20 : 4,
+          maxConcurrentActivityTaskExecutions: queue === 'gpu' ? (options.gpuSlots ?? gpuSlotsFromEnv()) : queue === 'io' ? 20 : 4,
         }),
       );
     }
@@ -60,4 +76,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
       await connection.close();
     },
   };
+}
+
+/** LAB_GPU_SLOTS: activity slots on lab-gpu, one per GPU on the machine (default 1). */
+function gpuSlotsFromEnv(): number {
+  const slots = Number(process.env.LAB_GPU_SLOTS ?? 1);
+  return Number.isInteger(slots) && slots > 0 ? slots : 1;
 }

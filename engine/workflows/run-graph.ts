@@ -8,6 +8,7 @@
  * handled. Imports are types only, plus @temporalio/workflow.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -33,6 +34,8 @@ import type { ReportActivities } from '../worker/report-activities';
 export interface RunGraphInput {
   runId: string;
   plan: ExecutionPlan;
+  /** Prepended to every task queue, so several studios can share one Temporal namespace. */
+  taskQueuePrefix?: string;
 }
 
 export interface NodeState {
@@ -56,25 +59,24 @@ export const cancelNodeSignal = defineSignal<[nodeId: string]>('cancelNode');
 /** Thrown inside a node to mark it skipped because a parent did not succeed. */
 class SkippedError extends Error {}
 
-const { reportEvents } = proxyActivities<ReportActivities>({
-  taskQueue: TASK_QUEUES.cpu,
-  startToCloseTimeout: '30 seconds',
-  // Events must not be lost: keep retrying while the server is down.
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 0 },
-});
-
 type NodeActivity = (input: NodeActivityInput) => Promise<NodeActivityResult>;
 /** One activity type per node type; per-node options are set on each call. */
 const nodeActivities = proxyActivities<Record<string, NodeActivity>>({ startToCloseTimeout: '10 minutes' });
 
-export async function runGraph({ runId, plan }: RunGraphInput): Promise<RunGraphResult> {
+export async function runGraph({ runId, plan, taskQueuePrefix = '' }: RunGraphInput): Promise<RunGraphResult> {
   const state: Record<string, NodeState> = Object.fromEntries(
     plan.order.map((id) => [id, { status: 'pending' as NodeStatus }]),
   );
   const nodeScopes = new Map<string, CancellationScope>();
   const cancelledNodes = new Set<string>();
   const started = new Map<string, Promise<Record<string, unknown>>>();
-  const events = createEventReporter(runId);
+  const { reportEvents } = proxyActivities<ReportActivities>({
+    taskQueue: `${taskQueuePrefix}${TASK_QUEUES.cpu}`,
+    startToCloseTimeout: '30 seconds',
+    // Events must not be lost: no attempt limit, keep retrying while the server is down.
+    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  });
+  const events = createEventReporter(runId, reportEvents);
 
   setHandler(runStateQuery, () => state);
   setHandler(cancelNodeSignal, (nodeId) => {
@@ -211,9 +213,11 @@ export async function runGraph({ runId, plan }: RunGraphInput): Promise<RunGraph
 
   function callActivity(node: PlanNode, step: ActivityStep, input: NodeActivityInput): Promise<NodeActivityResult> {
     const options: ActivityOptions = {
-      taskQueue: step.taskQueue,
+      taskQueue: `${taskQueuePrefix}${step.taskQueue}`,
       startToCloseTimeout: `${step.startToCloseSec} seconds`,
       heartbeatTimeout: `${step.heartbeatSec} seconds`,
+      // A cancelled node ends only once its activity has really stopped (killed ffmpeg, etc.).
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       retry: {
         maximumAttempts: step.retry.maximumAttempts,
         initialInterval: `${step.retry.initialIntervalSec} seconds`,
@@ -323,18 +327,24 @@ function describeError(error: unknown): string {
  * Reports workflow-side events (node lifecycle, run status) through an activity, in order:
  * batches are sent one after another, so the server sees them in emit order.
  */
-function createEventReporter(runId: string) {
+function createEventReporter(runId: string, reportEvents: ReportActivities['reportEvents']) {
   let pending: RunEventInput[] = [];
   let chain: Promise<void> = Promise.resolve();
   let counter = 0;
   let flushScheduled = false;
+  let failure: unknown;
 
-  const send = (): Promise<void> => {
+  const send = async (): Promise<void> => {
     flushScheduled = false;
     const batch = pending;
     pending = [];
-    if (batch.length === 0) return Promise.resolve();
-    return CancellationScope.nonCancellable(() => reportEvents(batch));
+    if (batch.length === 0) return;
+    try {
+      await CancellationScope.nonCancellable(() => reportEvents(batch));
+    } catch (error) {
+      // Kept for flush(): an unhandled rejection would fail the workflow task forever.
+      failure ??= error;
+    }
   };
 
   return {
@@ -349,12 +359,13 @@ function createEventReporter(runId: string) {
       });
       if (!flushScheduled) {
         flushScheduled = true;
-        chain = chain.then(send, send);
+        chain = chain.then(send);
       }
     },
     async flush(): Promise<void> {
-      chain = chain.then(send, send);
+      chain = chain.then(send);
       await chain;
+      if (failure !== undefined) throw failure;
     },
   };
 }
