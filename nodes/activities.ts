@@ -5,6 +5,7 @@
  */
 import type { NodeActivity } from './activity-types';
 import { characterLoaderActivity } from './character-loader/activity';
+import { consistencyCheckActivity } from './consistency-check/activity';
 import { ffmpegMergeActivity } from './ffmpeg-merge/activity';
 import { gptStoryboardActivity } from './gpt-storyboard/activity';
 import { runwayClipActivity } from './runway-clip/activity';
@@ -18,4 +19,5 @@ export const NODE_ACTIVITIES: Readonly<Record<string, NodeActivity>> = {
   'sd-lora-frame': sdLoraFrameActivity,
   'runway-clip': runwayClipActivity,
   'ffmpeg-merge': ffmpegMergeActivity,
+  'consistency-check': consistencyCheckActivity,
 } as unknown as Readonly<Record<string, NodeActivity>>;
