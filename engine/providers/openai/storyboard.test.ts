@@ -32,7 +32,12 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
     return {
       script: 'Mara climbs the lighthouse. She lights the lamp.',
       character,
-      params: { model: 'gpt-4o-2024-08-06', shots: 4, shotDurationSec: 3, style: 'cinematic, soft light' },
+      params: {
+        model: 'gpt-4o-2024-08-06',
+        shots: 4,
+        shotDurationSec: 3,
+        style: 'cinematic, soft light',
+      },
       config: { apiKey: fake.apiKey, baseURL: fake.baseURL },
       signal: new AbortController().signal,
       ...overrides,
@@ -58,7 +63,10 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
     const body = request.json as {
       model: string;
       messages: { role: string; content: string }[];
-      response_format: { type: string; json_schema: { name: string; strict: boolean; schema: { required: string[] } } };
+      response_format: {
+        type: string;
+        json_schema: { name: string; strict: boolean; schema: { required: string[] } };
+      };
     };
     expect(body.model).toBe('gpt-4o-2024-08-06');
     expect(body.response_format.type).toBe('json_schema');
@@ -81,10 +89,15 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
     });
     fake.reply({
       kind: 'json',
-      content: { title: 'Many', shots: [shot(1, 0.2), shot(2, 30), shot(3, -1), shot(4, 2), shot(5, 2)] },
+      content: {
+        title: 'Many',
+        shots: [shot(1, 0.2), shot(2, 30), shot(3, -1), shot(4, 2), shot(5, 2)],
+      },
     });
 
-    const storyboard = await generateStoryboardOpenAI(args({ params: { ...args().params, shots: 3 } }));
+    const storyboard = await generateStoryboardOpenAI(
+      args({ params: { ...args().params, shots: 3 } }),
+    );
 
     expect(storyboard.shots.map((s) => s.index)).toEqual([0, 1, 2]);
     expect(storyboard.shots.map((s) => s.durationSec)).toEqual([1, 10, 3]);
@@ -106,11 +119,19 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
       code: 'openai_output_truncated',
     });
     fake.reply({ kind: 'text', content: '', finishReason: 'content_filter' });
-    await expect(generateStoryboardOpenAI(args())).rejects.toMatchObject({ code: 'openai_content_filtered' });
+    await expect(generateStoryboardOpenAI(args())).rejects.toMatchObject({
+      code: 'openai_content_filtered',
+    });
   });
 
   it('fails for good on 4xx without retrying', async () => {
-    fake.reply({ kind: 'error', status: 400, message: 'Invalid schema', type: 'invalid_request_error', param: 'response_format' });
+    fake.reply({
+      kind: 'error',
+      status: 400,
+      message: 'Invalid schema',
+      type: 'invalid_request_error',
+      param: 'response_format',
+    });
     const error = await generateStoryboardOpenAI(args()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonRetryableNodeError);
     expect(error).toMatchObject({ code: 'openai_bad_request' });
@@ -119,11 +140,21 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
 
     await expect(
       generateStoryboardOpenAI(args({ config: { apiKey: 'sk-wrong', baseURL: fake.baseURL } })),
-    ).rejects.toMatchObject({ code: 'openai_auth', message: expect.stringContaining('OPENAI_API_KEY') });
+    ).rejects.toMatchObject({
+      code: 'openai_auth',
+      message: expect.stringContaining('OPENAI_API_KEY'),
+    });
   });
 
   it('retries a 429 and succeeds on the second request', async () => {
-    fake.reply({ kind: 'error', status: 429, message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', headers: fast });
+    fake.reply({
+      kind: 'error',
+      status: 429,
+      message: 'Rate limit reached',
+      type: 'requests',
+      code: 'rate_limit_exceeded',
+      headers: fast,
+    });
 
     const storyboard = await generateStoryboardOpenAI(args());
 
@@ -143,9 +174,14 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
 
   it('treats an answer that misses the schema as retryable', async () => {
     fake.reply({ kind: 'json', content: { title: 'No shots here' } });
-    await expect(generateStoryboardOpenAI(args())).rejects.toMatchObject({ name: 'LabError', code: 'openai_invalid_output' });
+    await expect(generateStoryboardOpenAI(args())).rejects.toMatchObject({
+      name: 'LabError',
+      code: 'openai_invalid_output',
+    });
     fake.reply({ kind: 'json', content: { title: 'Empty', shots: [] } });
-    await expect(generateStoryboardOpenAI(args())).rejects.toMatchObject({ code: 'openai_empty_storyboard' });
+    await expect(generateStoryboardOpenAI(args())).rejects.toMatchObject({
+      code: 'openai_empty_storyboard',
+    });
   });
 
   it('stops waiting when the signal aborts', async () => {
@@ -153,7 +189,9 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(new Error('node cancelled')), 50);
-    await expect(generateStoryboardOpenAI(args({ signal: controller.signal }))).rejects.toThrow('node cancelled');
+    await expect(generateStoryboardOpenAI(args({ signal: controller.signal }))).rejects.toThrow(
+      'node cancelled',
+    );
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
@@ -183,11 +221,21 @@ describe('toCameraMove', () => {
 describe('the fake OpenAI strict-schema check', () => {
   it('rejects what the real API rejects', async () => {
     const { checkResponseFormat } = await import('../../testing/fakes/openai');
-    const format = (schema: unknown) => ({ type: 'json_schema', json_schema: { name: 'storyboard', strict: true, schema } });
-    const good = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false };
+    const format = (schema: unknown) => ({
+      type: 'json_schema',
+      json_schema: { name: 'storyboard', strict: true, schema },
+    });
+    const good = {
+      type: 'object',
+      properties: { a: { type: 'string' } },
+      required: ['a'],
+      additionalProperties: false,
+    };
     expect(checkResponseFormat(format(good))).toBeUndefined();
     expect(checkResponseFormat(format({ ...good, required: [] }))).toContain("Missing 'a'");
-    expect(checkResponseFormat(format({ ...good, additionalProperties: true }))).toContain('additionalProperties');
+    expect(checkResponseFormat(format({ ...good, additionalProperties: true }))).toContain(
+      'additionalProperties',
+    );
     expect(checkResponseFormat(format({ type: 'array', items: good }))).toContain('type: "object"');
   });
 });
