@@ -230,3 +230,21 @@ describe('filterValue', () => {
     expect(await readImageInfo(output)).toMatchObject({ width: 160, height: 90 });
   });
 });
+
+describe('probe errors', () => {
+  it('name the file problem once, for good', async () => {
+    const missing = join(dir, 'missing.mp4');
+    await expect(probe(missing)).rejects.toMatchObject({
+      code: 'unreadable_media',
+      message: expect.stringMatching(
+        /^media file is not readable \(ffprobe: .*No such file or directory\)$/,
+      ),
+    });
+    await expect(probeVideo(missing, 'clip 1')).rejects.toMatchObject({
+      code: 'invalid_video',
+      message: expect.stringMatching(
+        /^clip 1 is not a readable video \(ffprobe: .*No such file or directory\)$/,
+      ),
+    });
+  });
+});

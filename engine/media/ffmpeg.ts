@@ -162,18 +162,31 @@ export async function probe(
   file: string,
   binaries: FfmpegBinaries = DEFAULT_BINARIES,
 ): Promise<MediaProbe> {
+  try {
+    return await probeOrThrowDetail(file, binaries);
+  } catch (error) {
+    if (!(error instanceof ProbeFailure)) throw error;
+    throw new NonRetryableNodeError(
+      `media file is not readable (ffprobe: ${error.detail})`,
+      'unreadable_media',
+    );
+  }
+}
+
+/** ffprobe could not read a file; `detail` is its last stderr line. */
+class ProbeFailure extends Error {
+  constructor(readonly detail: string) {
+    super(`ffprobe: ${detail}`);
+  }
+}
+
+async function probeOrThrowDetail(file: string, binaries: FfmpegBinaries): Promise<MediaProbe> {
   await assertBinary(binaries.ffprobePath, 'ffprobe');
   ffmpeg.setFfprobePath(binaries.ffprobePath);
   const data = await new Promise<ffmpeg.FfprobeData>((resolve, reject) => {
     ffmpeg.ffprobe(file, (error: Error | null, result: ffmpeg.FfprobeData) => {
-      if (error) {
-        reject(
-          new NonRetryableNodeError(
-            `media file is not readable (ffprobe: ${lastMeaningfulLine(error.message)})`,
-            'unreadable_media',
-          ),
-        );
-      } else resolve(result);
+      if (error) reject(new ProbeFailure(lastMeaningfulLine(error.message)));
+      else resolve(result);
     });
   });
   const video = data.streams.find((s) => s.codec_type === 'video');
@@ -206,10 +219,11 @@ export async function probeVideo(
 ): Promise<VideoProbe> {
   let info: MediaProbe;
   try {
-    info = await probe(file, binaries);
+    info = await probeOrThrowDetail(file, binaries);
   } catch (error) {
+    if (!(error instanceof ProbeFailure)) throw error;
     throw new NonRetryableNodeError(
-      `${label} is not a readable video (${errorText(error)})`,
+      `${label} is not a readable video (ffprobe: ${error.detail})`,
       'invalid_video',
     );
   }
@@ -250,9 +264,10 @@ export async function readImageInfo(
     new NonRetryableNodeError(`${label} is not a readable image (${detail})`, 'invalid_image');
   let info: MediaProbe;
   try {
-    info = await probe(file, binaries);
+    info = await probeOrThrowDetail(file, binaries);
   } catch (error) {
-    throw fail(errorText(error).replace(/^media file is not readable \((.*)\)$/, '$1'));
+    if (!(error instanceof ProbeFailure)) throw error;
+    throw fail(`ffprobe: ${error.detail}`);
   }
   if (!info.hasVideo || !info.width || !info.height || !info.videoCodec) {
     throw fail(`ffprobe: no picture in ${info.formatName} data`);
@@ -365,8 +380,4 @@ function lastMeaningfulLine(text: string): string {
     .map((l) => l.trim())
     .filter(Boolean);
   return lines[lines.length - 1] ?? text;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
