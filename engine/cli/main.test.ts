@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startTestEngine,
+  temporalUnavailable,
+  testEnv,
+  type TestEngine,
+} from '../testing/engine-harness';
+import { buildServer, type LabServer } from '../server/app';
+import { brokenGraph, graphDoc, storyGraph } from '../server/test-fixtures';
+import { main, type CliIO } from './main';
+
+const REPO_ROOT = new URL('../../', import.meta.url).pathname;
+
+/** An in-memory terminal; `signal()` plays Ctrl-C. */
+function terminal(env: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const handlers = new Set<(signal: NodeJS.Signals) => void>();
+  const io: CliIO = {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+    env,
+    cwd,
+    onSignal(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+  };
+  return { io, out, err, signal: () => [...handlers].forEach((handler) => handler('SIGINT')) };
+}
+
+let scratch: string;
+const file = async (name: string, content: unknown) => {
+  const path = join(scratch, name);
+  await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return path;
+};
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'charlab-cli-test-'));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('charlab usage', () => {
+  it('prints help (exit 0) and shows usage on bad commands (exit 2)', async () => {
+    const help = terminal();
+    expect(await main(['--help'], help.io)).toBe(0);
+    expect(help.out.join('\n')).toContain('charlab run <graph.json>');
+    const none = terminal();
+    expect(await main([], none.io)).toBe(2);
+    const unknown = terminal();
+    expect(await main(['launch'], unknown.io)).toBe(2);
+    expect(unknown.err[0]).toBe('charlab: unknown command "launch"');
+    expect(unknown.err.join('\n')).toContain('Usage:');
+    const flag = terminal();
+    expect(await main(['run', 'x.json', '--outt', 'a.mp4'], flag.io)).toBe(2);
+    expect(flag.err[0]).toContain("Unknown option '--outt'");
+  });
+});
+
+describe('charlab validate', () => {
+  it('says a shipped template is valid', async () => {
+    const t = terminal();
+    expect(await main(['validate', 'workflows/character-short.json'], t.io)).toBe(0);
+    expect(t.out[0]).toMatch(/character-short\.json: valid \("Character short", 6 nodes/);
+  });
+
+  it('prints every problem and exits 1', async () => {
+    const t = terminal();
+    expect(await main(['validate', await file('broken.json', brokenGraph())], t.io)).toBe(1);
+    expect(t.out[0]).toMatch(/broken\.json: \d+ problems$/);
+    const text = t.out.join('\n');
+    for (const code of [
+      'unknown_node_type',
+      'cycle',
+      'port_type_mismatch',
+      'missing_required_input',
+    ]) {
+      expect(text).toContain(`- ${code}: `);
+    }
+    const json = terminal();
+    expect(await main(['validate', await file('bad.json', '{"nodes": [')], json.io)).toBe(1);
+    expect(json.out[1]).toContain('invalid_json');
+  });
+
+  it('names a missing file as a usage error', async () => {
+    const t = terminal();
+    expect(await main(['validate', 'no/such.json'], t.io)).toBe(2);
+    expect(t.err[0]).toContain('cannot read the graph file "no/such.json" (no such file)');
+  });
+});
+
+describe('charlab run, before anything runs', () => {
+  it('lists every problem of an invalid graph and exits 2', async () => {
+    const t = terminal();
+    expect(await main(['run', await file('broken.json', brokenGraph())], t.io)).toBe(2);
+    expect(t.err[0]).toMatch(/the graph cannot run, \d+ problems:/);
+    expect(t.err.join('\n')).toContain('- cycle: ');
+  });
+
+  it('checks --set targets and values against the graph', async () => {
+    const t = terminal();
+    const graph = await file('story.json', storyGraph());
+    expect(
+      await main(['run', graph, '--set', 'story.shots=many', '--set', 'nope.text=x'], t.io),
+    ).toBe(2);
+    const text = t.err.join('\n');
+    expect(text).toContain('- invalid_param: "story.shots"');
+    expect(text).toContain('- unknown_value_target: "nope.text"');
+  });
+
+  it('reports an unreachable server (exit 1)', async () => {
+    const t = terminal();
+    const graph = await file('story.json', storyGraph());
+    expect(await main(['run', graph, '--server', 'http://127.0.0.1:9'], t.io)).toBe(1);
+    expect(t.err.at(-1)).toMatch(
+      /cannot reach the server at http:\/\/127\.0\.0\.1:9 .*charlab serve/,
+    );
+  });
+});
+
+describe.skipIf(temporalUnavailable())('charlab run and serve', () => {
+  const short = (shots: number) => [
+    'workflows/character-short.json',
+    '--set',
+    `story.shots=${shots}`,
+  ];
+
+  it('runs embedded: live progress lines, the final MP4 written, exit 0', async () => {
+    const dataDir = await mkdtemp(join(scratch, 'data-'));
+    const t = terminal(testEnv(dataDir));
+    const out = join(scratch, 'short.mp4');
+    expect(await main(['run', ...short(1), '--out', out], t.io), t.err.join('\n')).toBe(0);
+    expect(t.out[0]).toMatch(/^run run_\w+ started$/);
+    expect(t.out).toContain('[merge] done');
+    expect(t.out.some((line) => /^\[clips \d\/1\] \d+%/.test(line))).toBe(true);
+    expect(t.out.at(-2)).toMatch(/^run succeeded in \d+\.\d s$/);
+    expect(t.out.at(-1)).toMatch(new RegExp(`^wrote ${out} \\(0\\.\\d MB, \\d\\.\\d s\\)$`));
+    const bytes = await readFile(out);
+    expect(bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
+  });
+
+  it('exits 1 with the failing node and its error when the run fails', async () => {
+    const dataDir = await mkdtemp(join(scratch, 'data-'));
+    const t = terminal(testEnv(dataDir));
+    const graph = graphDoc(
+      'Missing character',
+      [
+        { id: 'script', type: 'script-input', params: { text: 'She waves.' } },
+        { id: 'who', type: 'character-loader', params: { characterId: 'char_nobody' } },
+        { id: 'story', type: 'gpt-storyboard', params: { provider: 'local', shots: 1 } },
+      ],
+      [
+        ['script', 'text', 'story', 'script'],
+        ['who', 'character', 'story', 'character'],
+      ],
+    );
+    expect(await main(['run', await file('missing.json', graph)], t.io)).toBe(1);
+    expect(t.err.join('\n')).toMatch(/node "who" failed: .*char_nobody/);
+    expect(t.out).toContain('[story] skipped');
+  });
+
+  describe('against a server', () => {
+    let lab: TestEngine;
+    let server: LabServer;
+    let url: string;
+
+    beforeAll(async () => {
+      lab = await startTestEngine({ startWorker: true });
+      server = buildServer(lab.engine);
+      ({ url } = await server.listen('127.0.0.1', 0));
+    });
+    afterAll(async () => {
+      await server?.close();
+      await lab?.close();
+    });
+
+    it('runs with --server: progress over Socket.IO, the video downloaded over HTTP', async () => {
+      const t = terminal();
+      const out = join(scratch, 'remote.mp4');
+      expect(
+        await main(['run', ...short(1), '--server', url, '--out', out], t.io),
+        t.err.join('\n'),
+      ).toBe(0);
+      expect(t.out).toContain('[merge] done');
+      const [run] = await lab.engine.runs.list({ limit: 1 });
+      const video = run.snapshot.nodes.merge.outputs?.video as { sha256: string };
+      const bytes = await readFile(out);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(video.sha256);
+    });
+  });
+
+  it('serves until interrupted', async () => {
+    const dataDir = await mkdtemp(join(scratch, 'data-'));
+    const t = terminal(testEnv(dataDir, { HOST: '127.0.0.1', PORT: '0' }));
+    const exit = main(['serve', '--no-worker'], t.io);
+    await expect
+      .poll(() => t.out[0], { timeout: 30_000 })
+      .toMatch(/^Character Lab is running at http:\/\/127\.0\.0\.1:\d+$/);
+    const url = t.out[0].split(' at ')[1];
+    const health = await fetch(`${url}/api/health`);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(await readFile(join(dataDir, 'runtime.json'), 'utf8')).serverUrl).toBe(url);
+    t.signal();
+    expect(await exit).toBe(0);
+    expect(t.out.at(-1)).toBe('stopped');
+    await expect(fetch(`${url}/api/health`)).rejects.toThrow();
+  });
+});
