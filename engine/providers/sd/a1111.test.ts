@@ -161,6 +161,17 @@ describe('renderFrameA1111 against a fake A1111 server', () => {
     expect((error as Error).message).toContain('--api');
   });
 
+  it('waits its turn when the server is busy with another frame', async () => {
+    fake.setRenderMs(100);
+    const started = Date.now();
+    const frames = await Promise.all([
+      renderFrameA1111(args()),
+      renderFrameA1111(args({ shot: { ...shot, index: 3 } })),
+    ]);
+    expect(frames.every((frame) => frame.equals(png))).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+  });
+
   it('interrupts the server when the node is cancelled', async () => {
     fake.setRenderMs(10_000);
     const controller = new AbortController();

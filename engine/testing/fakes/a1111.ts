@@ -2,7 +2,7 @@
  * A fake AUTOMATIC1111 `/sdapi/v1` server (reference/providers.md C.1): txt2img that takes
  * `renderMs` while `/progress` climbs, `/interrupt` that cuts the job short, `/loras`,
  * `/sd-models`, FastAPI-style 422s, A1111's HTTPException bodies, and scripted failures.
- * One job at a time, like A1111's queue lock. Test-only code.
+ * One job at a time, later requests wait, like A1111's queue lock. Test-only code.
  */
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, delay, sendJson, type RecordedRequest } from './http-fake';
@@ -36,6 +36,7 @@ export class FakeA1111 {
   private readonly failures: FakeA1111Failure[] = [];
   private job: Job | undefined;
   private jobTimestamp = 0;
+  private lock: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly http: FakeHttpServer,
@@ -132,14 +133,14 @@ export class FakeA1111 {
         errors: '',
       });
     }
-    if (this.job) {
-      // A1111 queues behind its lock; the fake keeps tests simple and refuses instead.
-      return sendJson(res, 500, {
-        error: 'RuntimeError',
-        detail: 'fake A1111 is busy',
-        body: '',
-        errors: '',
-      });
+    // A1111 runs one generation at a time behind its queue lock; later requests wait.
+    const previous = this.lock;
+    let release = () => undefined as void;
+    this.lock = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    if (res.destroyed) {
+      release();
+      return;
     }
 
     const job: Job = {
@@ -154,6 +155,7 @@ export class FakeA1111 {
       while (Date.now() - job.startedAt < job.durationMs && !job.interrupted) await delay(5);
     } finally {
       this.job = undefined;
+      release();
     }
     if (res.destroyed || res.writableEnded) return; // the client went away (abort)
     const seedRequested = Number(body!.seed ?? -1);
