@@ -231,6 +231,8 @@ export async function runGraph({ runId, plan, taskQueuePrefix = '' }: RunGraphIn
   }
 
   events.emit('run.started', { status: 'running' });
+  // Stored before any node reports, so every watcher sees run.started first.
+  await events.flush();
   const runScope = new CancellationScope();
   await runScope.run(() => Promise.allSettled(plan.order.map(run)));
 
