@@ -8,13 +8,14 @@ import { probe } from '../../engine/media/ffmpeg';
 import { makeCorruptImage, makeTestImage } from '../../engine/media/test-media';
 import { providerConfigFromEnv } from '../../engine/providers/config';
 import { FakeA1111 } from '../../engine/testing/fakes/a1111';
+import { FakeComfyUI } from '../../engine/testing/fakes/comfyui';
 import { makePng } from '../../engine/testing/fakes/media';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
 import { sdLoraFrame } from './definition';
 import { sdLoraFrameActivity } from './activity';
 
 let t: TestNodeContext | undefined;
-let sd: FakeA1111 | undefined;
+let sd: FakeA1111 | FakeComfyUI | undefined;
 let media: string;
 
 beforeAll(async () => {
@@ -191,6 +192,25 @@ describe('sd-lora-frame activity, A1111 provider', () => {
       seed: 43,
     });
     expect(frame).toMatchObject({ mime: 'image/png', width: 64, height: 48 });
+    expect((await bytesOf(frame)).equals(png)).toBe(true);
+  });
+});
+
+describe('sd-lora-frame activity, ComfyUI provider', () => {
+  it('renders on ComfyUI when SD_API_KIND=comfyui', async () => {
+    const png = await makePng(48, 32);
+    const comfy = await FakeComfyUI.start({ png, checkpoints: ['dreamshaper_8.safetensors'] });
+    sd = comfy;
+    t = await createTestNodeContext({
+      index: 0,
+      providers: providerConfigFromEnv({ SD_API_URL: comfy.url, SD_API_KIND: 'comfyui' }),
+    });
+
+    const frame = (await sdLoraFrameActivity({ params, inputs: { storyboard }, ctx: t.ctx }))
+      .frames as ArtifactRef;
+
+    expect(comfy.requestsTo('POST', '/prompt')).toHaveLength(1);
+    expect(frame).toMatchObject({ mime: 'image/png', width: 48, height: 32 });
     expect((await bytesOf(frame)).equals(png)).toBe(true);
   });
 });
