@@ -129,6 +129,8 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<void> {
       const how = exit ? `ffmpeg ${exit[1]}` : firstLine(error.message);
       finish(new FfmpegError(`${what} failed: ${how} (${detail})`, tail.text()));
     });
+    // The signal may have fired while the binary check ran.
+    if (signal?.aborted) return finish(abortReason(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
     command.run();
   });

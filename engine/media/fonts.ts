@@ -24,10 +24,13 @@ let found: Promise<string> | undefined;
  */
 export function findFontFile(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (env.LAB_FONT_FILE) return Promise.resolve(env.LAB_FONT_FILE);
-  found ??= search();
-  found.catch(() => {
-    found = undefined;
-  });
+  if (!found) {
+    found = search();
+    // A failed search is tried again next time (a font may have been installed since).
+    found.catch(() => {
+      found = undefined;
+    });
+  }
   return found;
 }
 
