@@ -891,5 +891,62 @@ describe.skipIf(skip)('HTTP API', () => {
       expect(broken.statusCode).toBe(400);
       expect(broken.json().error.code).toBe('unreadable_media');
     });
+
+    it('types audio by its streams: an .m4a with a generic MP4 brand is audio/mp4', async () => {
+      const file = join(scratch, 'voice.m4a');
+      await promisify(execFile)('ffmpeg', [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:duration=1',
+        '-c:a',
+        'aac',
+        '-brand',
+        'mp42',
+        '-f',
+        'mp4',
+        '-y',
+        file,
+      ]);
+      const bytes = await readFile(file);
+      expect(bytes.subarray(8, 12).toString('latin1')).toBe('mp42');
+      const response = await inject({
+        method: 'POST',
+        url: '/api/artifacts',
+        payload: form({}, [{ field: 'file', name: 'voice.m4a', bytes }]),
+      });
+      expect(response.statusCode).toBe(201);
+      expect(response.json()).toMatchObject({
+        mime: 'audio/mp4',
+        durationSec: expect.closeTo(1, 1),
+      });
+      expect(response.json()).not.toHaveProperty('width');
+    });
+
+    it('answers HEAD with the headers and no body', async () => {
+      const response = await inject({ method: 'HEAD', url: `/api/artifacts/${ref.id}` });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-length']).toBe(String(png.length));
+      expect(response.body).toBe('');
+    });
+  });
+
+  it('refuses a character image over the image size limit', async () => {
+    const small = serverWith({ imageLimitBytes: 1_000 });
+    const response = await small.app.inject({
+      method: 'POST',
+      url: '/api/characters',
+      payload: form({ name: 'Big' }, [
+        {
+          field: 'images',
+          name: 'big.png',
+          bytes: Buffer.concat([pngBytes(8, 8), Buffer.alloc(5_000, 7)]),
+        },
+      ]),
+    });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error.code).toBe('payload_too_large');
   });
 });

@@ -67,8 +67,8 @@ export async function receiveArtifact(
     const path = join(dir, 'upload');
     const head = await saveWithHead(part, path);
     const media = requireMedia(head, part.filename);
-    const info = await describeMedia(ctx, media, path, part.filename);
-    const ref = await ctx.engine.artifacts.putFile(path, media.mime, info, ownerId);
+    const { mime, info } = await describeMedia(ctx, media, path, part.filename);
+    const ref = await ctx.engine.artifacts.putFile(path, mime, info, ownerId);
     await rememberFilename(ctx, ref.id, part.filename);
     return ref;
   } finally {
@@ -136,7 +136,7 @@ async function describeMedia(
   media: SniffedMedia,
   path: string,
   filename?: string,
-): Promise<MediaInfo> {
+): Promise<{ mime: string; info: MediaInfo }> {
   const { maxImagePixels, probe } = ctx.options;
   if (media.mime.startsWith('image/')) {
     let { width, height } = media;
@@ -152,11 +152,14 @@ async function describeMedia(
       );
     }
     checkPixels({ width, height }, maxImagePixels, filename);
-    return { width, height };
+    return { mime: media.mime, info: { width, height } };
   }
-  if (!probe) return {};
+  if (!probe) return { mime: media.mime, info: {} };
   const info = await probeOrReject(probe, path, media, filename);
-  if (media.mime.startsWith('video/') && info.hasVideo === false) {
+  let mime: string = media.mime;
+  // Many .m4a files carry a generic MP4 brand: the streams, not the brand, say it is audio.
+  if (mime === 'video/mp4' && info.hasVideo === false && info.hasAudio) mime = 'audio/mp4';
+  if (mime.startsWith('video/') && info.hasVideo === false) {
     throw new LabError(
       'unreadable_media',
       `${describeFile(filename)} has no video stream: upload a video file`,
@@ -165,9 +168,12 @@ async function describeMedia(
   }
   checkPixels(info, maxImagePixels, filename);
   return {
-    ...(info.width ? { width: info.width } : {}),
-    ...(info.height ? { height: info.height } : {}),
-    ...(info.durationSec ? { durationSec: info.durationSec } : {}),
+    mime,
+    info: {
+      ...(info.width && mime.startsWith('video/') ? { width: info.width } : {}),
+      ...(info.height && mime.startsWith('video/') ? { height: info.height } : {}),
+      ...(info.durationSec ? { durationSec: info.durationSec } : {}),
+    },
   };
 }
 

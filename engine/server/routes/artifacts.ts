@@ -18,64 +18,69 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return reply.code(201).send(ref);
   });
 
-  app.get('/api/artifacts/:id', async (request, reply) => {
-    const raw = (request.params as { id?: string }).id ?? '';
-    const parsed = artifactIdSchema.safeParse(raw);
-    if (!parsed.success) {
-      throw new LabError(
-        'invalid_artifact_id',
-        `"${raw.slice(0, 80)}" is not an artifact id: artifact ids are 64 lower-case hex characters (a sha256)`,
-        400,
-      );
-    }
-    const id = parsed.data;
-    const record = visibleTo(await engine.artifacts.get(id), ownerOf(request));
-    const stat = record ? await engine.blobs.stat(id) : null;
-    if (!record || !stat) throw notFound('artifact', id);
+  // HEAD is declared, not derived: Fastify's derived HEAD would read the whole blob to drop it.
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/api/artifacts/:id',
+    handler: async (request, reply) => {
+      const raw = (request.params as { id?: string }).id ?? '';
+      const parsed = artifactIdSchema.safeParse(raw);
+      if (!parsed.success) {
+        throw new LabError(
+          'invalid_artifact_id',
+          `"${raw.slice(0, 80)}" is not an artifact id: artifact ids are 64 lower-case hex characters (a sha256)`,
+          400,
+        );
+      }
+      const id = parsed.data;
+      const record = visibleTo(await engine.artifacts.get(id), ownerOf(request));
+      const stat = record ? await engine.blobs.stat(id) : null;
+      if (!record || !stat) throw notFound('artifact', id);
 
-    const etag = `"${id}"`;
-    reply
-      .header('content-type', record.mime)
-      .header('etag', etag)
-      .header('accept-ranges', 'bytes')
-      // Content-addressed: the bytes behind an id never change.
-      .header('cache-control', 'private, max-age=31536000, immutable')
-      .header('content-security-policy', 'sandbox')
-      .header('x-content-type-options', 'nosniff');
-    if (record.filename) {
-      reply.header(
-        'content-disposition',
-        `inline; filename*=UTF-8''${encodeURIComponent(record.filename)}`,
-      );
-    }
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-
-    const ifRange = request.headers['if-range'];
-    const range =
-      ifRange === undefined || ifRange === etag
-        ? parseRange(request.headers.range, stat.bytes)
-        : ({ kind: 'full' } as const);
-    if (range.kind === 'unsatisfiable') {
-      return reply
-        .code(416)
-        .header('content-range', `bytes */${stat.bytes}`)
-        .type('application/json; charset=utf-8')
-        .send({
-          error: {
-            code: 'range_not_satisfiable',
-            message: `the requested range is outside the artifact's ${stat.bytes} bytes: ask for bytes 0-${Math.max(0, stat.bytes - 1)}`,
-          },
-        });
-    }
-    const head = request.method === 'HEAD';
-    if (range.kind === 'partial') {
+      const etag = `"${id}"`;
       reply
-        .code(206)
-        .header('content-range', `bytes ${range.start}-${range.end}/${stat.bytes}`)
-        .header('content-length', range.end - range.start + 1);
-      return head ? reply.send() : reply.send(await engine.blobs.stream(id, range));
-    }
-    reply.header('content-length', stat.bytes);
-    return head ? reply.send() : reply.send(await engine.blobs.stream(id));
+        .header('content-type', record.mime)
+        .header('etag', etag)
+        .header('accept-ranges', 'bytes')
+        // Content-addressed: the bytes behind an id never change.
+        .header('cache-control', 'private, max-age=31536000, immutable')
+        .header('content-security-policy', 'sandbox')
+        .header('x-content-type-options', 'nosniff');
+      if (record.filename) {
+        reply.header(
+          'content-disposition',
+          `inline; filename*=UTF-8''${encodeURIComponent(record.filename)}`,
+        );
+      }
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+
+      const ifRange = request.headers['if-range'];
+      const range =
+        ifRange === undefined || ifRange === etag
+          ? parseRange(request.headers.range, stat.bytes)
+          : ({ kind: 'full' } as const);
+      if (range.kind === 'unsatisfiable') {
+        return reply
+          .code(416)
+          .header('content-range', `bytes */${stat.bytes}`)
+          .type('application/json; charset=utf-8')
+          .send({
+            error: {
+              code: 'range_not_satisfiable',
+              message: `the requested range is outside the artifact's ${stat.bytes} bytes: ask for bytes 0-${Math.max(0, stat.bytes - 1)}`,
+            },
+          });
+      }
+      const head = request.method === 'HEAD';
+      if (range.kind === 'partial') {
+        reply
+          .code(206)
+          .header('content-range', `bytes ${range.start}-${range.end}/${stat.bytes}`)
+          .header('content-length', range.end - range.start + 1);
+        return head ? reply.send() : reply.send(await engine.blobs.stream(id, range));
+      }
+      reply.header('content-length', stat.bytes);
+      return head ? reply.send() : reply.send(await engine.blobs.stream(id));
+    },
   });
 }
