@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { NodeActivity } from '../../nodes/activity-types';
 import type { Engine } from '../engine-types';
 import { createEngine } from '../runtime';
+import type { QueueName } from '../temporal/task-queues';
 
 export interface TestEngine {
   engine: Engine;
@@ -42,6 +43,8 @@ export interface StartTestEngineOptions {
   startWorker?: boolean;
   env?: NodeJS.ProcessEnv;
   implementations?: Record<string, NodeActivity>;
+  /** Queues the in-process worker polls (all by default). */
+  workerQueues?: readonly QueueName[];
 }
 
 export async function startTestEngine(options: StartTestEngineOptions = {}): Promise<TestEngine> {
@@ -52,6 +55,7 @@ export async function startTestEngine(options: StartTestEngineOptions = {}): Pro
     env,
     startWorker: options.startWorker ?? true,
     ...(options.implementations ? { implementations: options.implementations } : {}),
+    ...(options.workerQueues ? { workerQueues: options.workerQueues } : {}),
   });
   return {
     engine,

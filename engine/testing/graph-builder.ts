@@ -14,7 +14,7 @@ export function node(id: string, type: string, params: Record<string, unknown> =
 export function edge(from: string, to: string): GraphEdge {
   const [source, sourcePort] = from.split('.');
   const [target, targetPort] = to.split('.');
-  return { id: `${from}->${to}`, source, sourcePort, target, targetPort };
+  return { id: `${from}:${to}`, source, sourcePort, target, targetPort };
 }
 
 export function graph(nodes: GraphNode[], edges: GraphEdge[], name = 'test graph'): GraphDocument {
