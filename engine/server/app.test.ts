@@ -403,6 +403,7 @@ describe.skipIf(skip)('HTTP API', () => {
       const body = response.json();
       expect(body).toMatchObject({
         migratedFrom: 0,
+        migrations: [{ name: '0001-edges-and-params' }],
         name: 'From version 0',
         graph: { version: 1, schema: 'character-lab/graph' },
       });

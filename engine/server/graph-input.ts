@@ -6,7 +6,7 @@
 import { NODE_REGISTRY } from '../../nodes/definitions';
 import type { GraphDocument } from '../graph/document';
 import { applyValues } from '../graph/apply-values';
-import { loadGraph } from '../graph/load';
+import { loadGraph, type AppliedMigration } from '../graph/load';
 import { validateGraph, type ValidationProblem } from '../graph/validate';
 import { LabError } from '../errors';
 
@@ -14,6 +14,8 @@ export interface LoadedGraph {
   graph: GraphDocument;
   /** The version the client sent, when older than the current one. */
   migratedFrom?: number;
+  /** Migrations that ran while loading (document-wide and per node). */
+  migrations: AppliedMigration[];
 }
 
 /**
@@ -27,7 +29,7 @@ export function checkGraph(
 ): { errors: ValidationProblem[]; loaded?: LoadedGraph } {
   const result = loadGraph(input, NODE_REGISTRY);
   if (!result.ok) return { errors: result.errors };
-  return checkLoaded(result.graph, values, result.migratedFrom);
+  return checkLoaded(result.graph, values, result.migratedFrom, result.migrations);
 }
 
 /** Applies values to an already loaded document (a saved workflow) and validates it. */
@@ -35,6 +37,7 @@ export function checkLoaded(
   graph: GraphDocument,
   values?: Record<string, unknown>,
   migratedFrom?: number,
+  migrations: AppliedMigration[] = [],
 ): { errors: ValidationProblem[]; loaded?: LoadedGraph } {
   let current = graph;
   if (values && Object.keys(values).length > 0) {
@@ -45,6 +48,7 @@ export function checkLoaded(
   const loaded: LoadedGraph = {
     graph: current,
     ...(migratedFrom === undefined ? {} : { migratedFrom }),
+    migrations,
   };
   return { errors: validateGraph(current, NODE_REGISTRY), loaded };
 }

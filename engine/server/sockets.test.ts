@@ -158,6 +158,9 @@ describe.skipIf(skip)('Socket.IO', () => {
     await producer;
     const replayed = ack.events ?? [];
     expect(replayed.length).toBeGreaterThanOrEqual(15);
+    // The snapshot is brought up to the last replayed event, so snapshot-only clients agree.
+    expect(ack.snapshot?.seq).toBe(replayed.at(-1)?.seq);
+    expect(ack.snapshot?.nodes.story.progress).toBe(replayed.at(-1)?.progress);
     const streamed = replayed.at(-1)?.seq === total ? [] : await live.finished;
     const seqs = [...replayed, ...streamed].map((e) => e.seq);
     expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));

@@ -4,10 +4,11 @@
  * last one replayed. Events stored while the backlog is read reach the watcher exactly once,
  * by whichever path sees them first. Used by Socket.IO `run:watch` and the embedded CLI.
  */
-import type { RunEvent, RunSnapshot } from '../graph/events';
+import { foldEvents, type RunEvent, type RunSnapshot } from '../graph/events';
 import type { Engine } from '../engine-types';
 
 export interface RunWatch {
+  /** The run as of the last stored event (the stored snapshot may lag a little behind). */
   snapshot: RunSnapshot;
   /** Stored events with seq > sinceSeq, in order. */
   events: RunEvent[];
@@ -44,10 +45,14 @@ export async function watchRun(
       unsubscribe();
       return null;
     }
-    const events = await engine.events.since(runId, sinceSeq);
-    lastSeq = Math.max(sinceSeq, events.at(-1)?.seq ?? 0);
+    // Read from wherever the older of the two stands, so the snapshot can be brought up to
+    // the last stored event: a client that only applies the snapshot misses nothing either.
+    const backlog = await engine.events.since(runId, Math.min(sinceSeq, snapshot.seq));
+    const current = foldEvents(snapshot, backlog);
+    const events = backlog.filter((event) => event.seq > sinceSeq);
+    lastSeq = Math.max(sinceSeq, current.seq);
     return {
-      snapshot,
+      snapshot: current,
       events,
       start() {
         if (live) return;

@@ -77,13 +77,14 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
       .send({ ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }) });
   });
 
-  // Import is a save that says so: any supported version in, the current version stored.
+  // Import is a save that says so: any supported version in, the current version stored,
+  // and the answer lists what was upgraded on the way.
   app.post('/api/workflows/import', async (request, reply) => {
-    const { graph, migratedFrom } = requireValidGraph(graphFromBody(request.body));
+    const { graph, migratedFrom, migrations } = requireValidGraph(graphFromBody(request.body));
     const record = await createWorkflow(ctx, ownerOf(request), graph);
     return reply
       .code(201)
-      .send({ ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }) });
+      .send({ ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }), migrations });
   });
 
   app.get('/api/workflows/:id', async (request) =>
