@@ -64,6 +64,16 @@ describe('charlab usage', () => {
   });
 });
 
+describe('charlab worker', () => {
+  it('refuses unknown task queues before starting anything', async () => {
+    const t = terminal();
+    expect(await main(['worker', '--queues', 'lab-cpu,lab-nope'], t.io)).toBe(2);
+    expect(t.err[0]).toMatch(
+      /^charlab: --queues: unknown task queue lab-nope: use any of lab-workflows, lab-cpu/,
+    );
+  });
+});
+
 describe('charlab validate', () => {
   it('says a shipped template is valid', async () => {
     const t = terminal();
