@@ -20,6 +20,7 @@ export const API_ROUTES: readonly string[] = [
   'GET    /api/workflows/:id/export',
   'POST   /api/workflows/import           (a graph document)',
   'GET    /api/templates',
+  'GET    /api/templates/:id',
   'POST   /api/templates/:id/instantiate  { values, name? }',
   'POST   /api/runs                       { graph, values? } | { workflowId, values? }',
   'GET    /api/runs?workflowId=',
