@@ -1,0 +1,115 @@
+/** The app shell: header navigation and the page for the current hash route. */
+import { useEffect, useState } from 'react';
+import { api } from '../api/client';
+import type { HealthInfo } from '../api/types';
+import { CharactersPage } from '../characters/CharactersPage';
+import { LAST_WORKFLOW_KEY, StudioPage } from '../canvas/StudioPage';
+import { TemplatesPage } from '../templates/TemplatesPage';
+import { ToastProvider } from '../ui/toasts';
+import { WorkflowsPage } from '../workflows/WorkflowsPage';
+import { CatalogProvider } from './catalog-context';
+import type { Route } from './routes';
+import { parseRoute } from './routes';
+
+function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+/** The Studio tab reopens the last workflow (a new one if it was deleted, the page says so). */
+function studioHref(): string {
+  const last = localStorage.getItem(LAST_WORKFLOW_KEY);
+  return last ? `#/w/${encodeURIComponent(last)}` : '#/new';
+}
+
+function HealthDot() {
+  const [health, setHealth] = useState<HealthInfo | null>(null);
+  const [down, setDown] = useState(false);
+  useEffect(() => {
+    let alive = true;
+    const check = () =>
+      api.health().then(
+        (h) => {
+          if (!alive) return;
+          setHealth(h);
+          setDown(false);
+        },
+        () => alive && setDown(true),
+      );
+    void check();
+    const timer = window.setInterval(() => void check(), 30_000);
+    return () => {
+      alive = false;
+      window.clearInterval(timer);
+    };
+  }, []);
+  const providers = health?.providers
+    ? Object.entries(health.providers)
+        .map(([name, value]) => `${name}: ${value}`)
+        .join('\n')
+    : '';
+  const ok = !down && health?.ok !== false;
+  return (
+    <span
+      className={`health${ok ? '' : ' health--down'}`}
+      title={
+        down
+          ? 'The server does not answer'
+          : `Server ${health?.ok ? 'healthy' : 'degraded'}\n${providers}`
+      }
+    >
+      <i className="dot" /> {down ? 'offline' : health?.ok === false ? 'degraded' : 'online'}
+    </span>
+  );
+}
+
+export function App() {
+  const route = useRoute();
+  const link = (page: Route['page'], label: string, href: string) => (
+    <a
+      href={href}
+      className={route.page === page ? 'nav__link is-active' : 'nav__link'}
+      aria-current={route.page === page ? 'page' : undefined}
+    >
+      {label}
+    </a>
+  );
+  return (
+    <ToastProvider>
+      <div className="app">
+        <header className="app__header">
+          <a className="brand" href="#/workflows">
+            <span className="brand__mark" aria-hidden /> Character Lab
+          </a>
+          <nav className="nav">
+            {link(
+              'studio',
+              'Studio',
+              route.page === 'studio' ? window.location.hash : studioHref(),
+            )}
+            {link('workflows', 'Workflows', '#/workflows')}
+            {link('templates', 'Templates', '#/templates')}
+            {link('characters', 'Characters', '#/characters')}
+          </nav>
+          <span className="toolbar__grow" />
+          <HealthDot />
+        </header>
+        <main className="app__main">
+          <CatalogProvider>
+            {route.page === 'studio' && (
+              <StudioPage workflowId={route.workflowId} runId={route.runId} />
+            )}
+            {route.page === 'workflows' && <WorkflowsPage />}
+            {route.page === 'templates' && <TemplatesPage />}
+            {route.page === 'characters' && <CharactersPage characterId={route.characterId} />}
+          </CatalogProvider>
+        </main>
+      </div>
+    </ToastProvider>
+  );
+}

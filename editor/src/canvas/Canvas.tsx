@@ -1,0 +1,282 @@
+/**
+ * The React Flow canvas, controlled by the editor reducer. Adds what React Flow leaves to the
+ * app: dropping palette items and .json files, refusing incompatible connections with the
+ * reason, quick-add on double-click or when a dragged connection ends on empty canvas.
+ */
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+} from '@xyflow/react';
+import type {
+  Connection,
+  Edge,
+  EdgeTypes,
+  FinalConnectionState,
+  IsValidConnection,
+  NodeTypes,
+  OnConnectEnd,
+  OnEdgesChange,
+  OnNodesChange,
+} from '@xyflow/react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { DragEvent, MouseEvent as ReactMouseEvent } from 'react';
+import { canConnect } from '../../../engine/graph/ports';
+import type { NodeTypeInfo } from '../api/types';
+import type { Catalog } from './catalog';
+import { findPort } from './catalog';
+import { ConnectionLine } from './ConnectionLine';
+import { checkConnection } from './connection';
+import type { EditorAction } from './editor-state';
+import type { FlowEdge, FlowNode } from './flow-mapping';
+import GraphNodeView from './GraphNodeView';
+import { NODE_DRAG_TYPE } from './Palette';
+import TypedEdge from './TypedEdge';
+
+// Module scope: a new object per render would make React Flow re-mount every node.
+const nodeTypes: NodeTypes = { graph: GraphNodeView };
+const edgeTypes: EdgeTypes = { typed: TypedEdge };
+
+/** Above this many nodes only what is on screen is rendered. */
+const VIRTUALIZE_ABOVE = 150;
+
+export interface QuickAddRequest {
+  screen: { x: number; y: number };
+  flow: { x: number; y: number };
+  connectFrom?: { nodeId: string; handleId: string; handleType: 'source' | 'target' };
+  /** Only these types fit (a dragged connection); all when absent. */
+  types?: NodeTypeInfo[];
+}
+
+export interface CanvasProps {
+  nodes: FlowNode[];
+  edges: FlowEdge[];
+  types: readonly NodeTypeInfo[];
+  catalog: Catalog;
+  dispatch(action: EditorAction): void;
+  snap: boolean;
+  /** Reports the pointer position over the canvas (page pixels; null when it leaves). */
+  onPointer(point: { x: number; y: number } | null): void;
+  onQuickAdd(request: QuickAddRequest): void;
+  onImportFile(file: File): void;
+  onRefused(reason: string): void;
+  onTemplates(): void;
+}
+
+export function Canvas(props: CanvasProps) {
+  const {
+    nodes,
+    edges,
+    catalog,
+    dispatch,
+    snap,
+    onPointer,
+    onQuickAdd,
+    onImportFile,
+    onRefused,
+    types,
+  } = props;
+  const flow = useReactFlow<FlowNode, FlowEdge>();
+  const [fileOver, setFileOver] = useState(false);
+  const latest = useRef({ nodes, edges });
+  useEffect(() => {
+    latest.current = { nodes, edges };
+  }, [nodes, edges]);
+
+  const nodeType = useCallback(
+    (id: string) => latest.current.nodes.find((n) => n.id === id)?.data.type,
+    [],
+  );
+
+  const isValidConnection = useCallback<IsValidConnection<FlowEdge>>(
+    (connection: FlowEdge | Connection | Edge) =>
+      checkConnection(connection, nodeType, latest.current.edges, catalog).ok,
+    [catalog, nodeType],
+  );
+
+  const onConnect = useCallback(
+    (connection: Connection) => dispatch({ type: 'connect', connection }),
+    [dispatch],
+  );
+
+  const onConnectEnd = useCallback<OnConnectEnd>(
+    (event, state: FinalConnectionState) => {
+      if (state.isValid || !state.fromHandle || !state.fromNode) return;
+      const fromHandle = state.fromHandle;
+      const fromNode = state.fromNode;
+      if (state.toHandle && state.toNode) {
+        const fromOutput = fromHandle.type === 'source';
+        const connection = fromOutput
+          ? {
+              source: fromNode.id,
+              sourceHandle: fromHandle.id,
+              target: state.toNode.id,
+              targetHandle: state.toHandle.id,
+            }
+          : {
+              source: state.toNode.id,
+              sourceHandle: state.toHandle.id,
+              target: fromNode.id,
+              targetHandle: fromHandle.id,
+            };
+        const verdict = checkConnection(connection, nodeType, latest.current.edges, catalog);
+        if (!verdict.ok) onRefused(verdict.reason);
+        return;
+      }
+      if (state.toNode) return;
+      const point = 'changedTouches' in event ? event.changedTouches[0] : event;
+      const fromType = String(fromNode.data.type);
+      const fromOutput = fromHandle.type === 'source';
+      const port = findPort(catalog, fromType, fromOutput ? 'output' : 'input', fromHandle.id);
+      if (!port) return;
+      const fitting = types.filter((info) =>
+        fromOutput
+          ? info.inputs.some((input) => canConnect(port.type, input.type))
+          : info.outputs.some((output) => canConnect(output.type, port.type)),
+      );
+      onQuickAdd({
+        screen: { x: point.clientX, y: point.clientY },
+        flow: flow.screenToFlowPosition({ x: point.clientX, y: point.clientY }),
+        connectFrom: {
+          nodeId: fromNode.id,
+          handleId: fromHandle.id ?? '',
+          handleType: fromHandle.type,
+        },
+        types: fitting,
+      });
+    },
+    [catalog, flow, nodeType, onQuickAdd, onRefused, types],
+  );
+
+  const onNodesChange = useCallback<OnNodesChange<FlowNode>>(
+    (changes) => dispatch({ type: 'nodesChange', changes }),
+    [dispatch],
+  );
+  const onEdgesChange = useCallback<OnEdgesChange<FlowEdge>>(
+    (changes) => dispatch({ type: 'edgesChange', changes }),
+    [dispatch],
+  );
+
+  const hasFiles = (event: DragEvent) => [...event.dataTransfer.types].includes('Files');
+
+  const onDragOver = (event: DragEvent) => {
+    if (!hasFiles(event) && ![...event.dataTransfer.types].includes(NODE_DRAG_TYPE)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    if (hasFiles(event) && !fileOver) setFileOver(true);
+  };
+
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    setFileOver(false);
+    const file = event.dataTransfer.files[0];
+    if (file) {
+      onImportFile(file);
+      return;
+    }
+    const type = event.dataTransfer.getData(NODE_DRAG_TYPE);
+    if (!type) return;
+    const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    // Put the node's header under the pointer, not its top-left corner.
+    dispatch({ type: 'addNode', nodeType: type, position: { x: at.x - 40, y: at.y - 16 } });
+  };
+
+  const onDoubleClick = (event: ReactMouseEvent) => {
+    if (!(event.target as HTMLElement).classList.contains('react-flow__pane')) return;
+    onQuickAdd({
+      screen: { x: event.clientX, y: event.clientY },
+      flow: flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }),
+    });
+  };
+
+  return (
+    <div
+      className={`canvas${fileOver ? ' is-file-over' : ''}`}
+      onDragOver={onDragOver}
+      onDragLeave={(e) => e.currentTarget === e.target && setFileOver(false)}
+      onDrop={onDrop}
+      onDoubleClick={onDoubleClick}
+      onPointerMove={(e) => onPointer({ x: e.clientX, y: e.clientY })}
+      onPointerLeave={() => onPointer(null)}
+      data-testid="canvas"
+    >
+      <ReactFlow<FlowNode, FlowEdge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={isValidConnection}
+        connectionLineComponent={ConnectionLine}
+        connectionRadius={24}
+        deleteKeyCode={null}
+        selectionKeyCode="Shift"
+        multiSelectionKeyCode={['Meta', 'Control']}
+        zoomOnDoubleClick={false}
+        snapToGrid={snap}
+        snapGrid={[20, 20]}
+        minZoom={0.1}
+        maxZoom={2}
+        fitView
+        fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+        onlyRenderVisibleElements={nodes.length > VIRTUALIZE_ABOVE}
+        colorMode="dark"
+      >
+        <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#2a2f3a" />
+        <MiniMap
+          pannable
+          zoomable
+          nodeStrokeWidth={2}
+          nodeColor={minimapColor}
+          maskColor="rgba(10, 12, 16, 0.7)"
+        />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+      {nodes.length === 0 && (
+        <div className="canvas__empty">
+          <h2>An empty canvas</h2>
+          <p>
+            Drag a node from the palette, double-click here to add one by name, paste graph JSON, or
+            drop an exported
+            <code>.json</code> file.
+          </p>
+          <button className="button button--primary" onClick={props.onTemplates}>
+            Start from a template
+          </button>
+        </div>
+      )}
+      {fileOver && (
+        <div className="canvas__drop">Drop the .json file to import it as a new workflow</div>
+      )}
+    </div>
+  );
+}
+
+const CATEGORY_COLORS: Record<string, string> = {
+  Inputs: '#9aa5b1',
+  Characters: '#f472b6',
+  Story: '#fbbf24',
+  Images: '#34d399',
+  Video: '#a78bfa',
+  Quality: '#7dd3fc',
+};
+
+function minimapColor(node: FlowNode): string {
+  return CATEGORY_COLORS[categoryOf(node.data.type)] ?? '#4b5563';
+}
+
+/** The minimap has no catalog; the type id's family is a good enough hint for its colour. */
+function categoryOf(type: string): string {
+  if (type.endsWith('-input')) return 'Inputs';
+  if (type.startsWith('character')) return 'Characters';
+  if (type.includes('storyboard')) return 'Story';
+  if (type.includes('frame')) return 'Images';
+  if (type.includes('clip') || type.includes('merge')) return 'Video';
+  return 'Quality';
+}

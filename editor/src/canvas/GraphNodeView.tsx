@@ -1,0 +1,172 @@
+/**
+ * One node on the canvas: typed handles coloured by port kind, the live status of the viewed
+ * run (colour, progress bar, "3/8" fan-out count, cached badge, error text), validation
+ * problems and the node's outputs. Memoised; reads run state by node id, so a progress event
+ * repaints only its own node.
+ */
+import { Handle, Position, useConnection } from '@xyflow/react';
+import type { NodeProps } from '@xyflow/react';
+import { memo, useCallback, useMemo } from 'react';
+import type { CSSProperties } from 'react';
+import { PORT_COLORS } from '../../../engine/graph/ports';
+import type { PortInfo } from '../api/types';
+import { OutputPreview } from '../runs/OutputPreview';
+import { NODE_STATUS_LABEL, fanOutCount, mergeItemOutputs, previewOutputs } from '../runs/run-view';
+import { portKind } from './catalog';
+import type { DragOrigin } from './connection';
+import { handleAccepts } from './connection';
+import type { FlowNode } from './flow-mapping';
+import { useNodeProblems, useNodeRun, useStudio } from './studio-context';
+
+/** The handle a connection is being dragged from, as one comparable string (or null). */
+function useDragOrigin(): DragOrigin | null {
+  const key = useConnection((c) =>
+    c.inProgress && c.fromHandle
+      ? [
+          c.fromHandle.nodeId,
+          String(c.fromNode.data.type),
+          c.fromHandle.id ?? '',
+          c.fromHandle.type,
+        ].join('\u0000')
+      : null,
+  );
+  return useMemo(() => {
+    if (!key) return null;
+    const [nodeId, nodeType, handleId, handleType] = key.split('\u0000');
+    return { nodeId, nodeType, handleId, handleType: handleType as 'source' | 'target' };
+  }, [key]);
+}
+
+function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
+  const { catalog, openImages } = useStudio();
+  const info = catalog.get(data.type);
+  const { node: run, items } = useNodeRun(id);
+  const problems = useNodeProblems(id);
+  const origin = useDragOrigin();
+  const status = run?.status;
+  const count = fanOutCount(run);
+  const outputs = mergeItemOutputs(run, items);
+  const preview = useMemo(() => previewOutputs(outputs), [outputs]);
+  const portProblems = useMemo(
+    () => new Set((problems ?? []).map((p) => p.port).filter(Boolean)),
+    [problems],
+  );
+  const openImage = useCallback(
+    (images: Parameters<typeof openImages>[0], index: number) => openImages(images, index),
+    [openImages],
+  );
+
+  const handleClass = (port: PortInfo & { id: string }, type: 'source' | 'target') => {
+    const classes = ['port__handle', port.type.endsWith('[]') ? 'port__handle--list' : ''];
+    if (origin && !(origin.nodeId === id && origin.handleId === port.id)) {
+      classes.push(
+        handleAccepts(origin, id, data.type, port.id, type, catalog)
+          ? 'is-compatible'
+          : 'is-refused',
+      );
+    }
+    if (type === 'target' && portProblems.has(port.id)) classes.push('has-problem');
+    return classes.filter(Boolean).join(' ');
+  };
+
+  const title = data.label || info?.title || data.type;
+  const running = status === 'running';
+  return (
+    <div
+      className={[
+        'graph-node',
+        status ? `status-${status}` : '',
+        selected ? 'is-selected' : '',
+        problems ? 'has-problems' : '',
+        info ? '' : 'is-unknown',
+      ].join(' ')}
+      data-testid={`node-${id}`}
+      data-status={status ?? 'idle'}
+    >
+      <header className="graph-node__header">
+        <span className="graph-node__title" title={info?.description}>
+          {title}
+        </span>
+        {status && status !== 'pending' && (
+          <span className={`status-chip status-chip--${status}`} data-testid="node-status">
+            {status === 'cached' ? 'cached' : NODE_STATUS_LABEL[status]}
+          </span>
+        )}
+      </header>
+      <div className="graph-node__sub">
+        <span className="graph-node__id">{id}</span>
+        {info && <span>{info.category}</span>}
+        {!info && <span className="graph-node__unknown">unknown type {data.type}</span>}
+      </div>
+      <div className="graph-node__ports">
+        <div className="ports ports--in">
+          {(info?.inputs ?? []).map((port) => (
+            <div
+              key={port.id}
+              className="port port--in"
+              title={`${port.label}: ${port.type}${port.optional ? ' (optional)' : ''}`}
+            >
+              <Handle
+                type="target"
+                position={Position.Left}
+                id={port.id}
+                className={handleClass(port, 'target')}
+                style={{ '--port-color': PORT_COLORS[portKind(port.type)] } as CSSProperties}
+              />
+              <span className="port__label">
+                {port.label}
+                {port.optional && <span className="port__optional">?</span>}
+              </span>
+            </div>
+          ))}
+        </div>
+        <div className="ports ports--out">
+          {(info?.outputs ?? []).map((port) => (
+            <div key={port.id} className="port port--out" title={`${port.label}: ${port.type}`}>
+              <span className="port__label">{port.label}</span>
+              <Handle
+                type="source"
+                position={Position.Right}
+                id={port.id}
+                className={handleClass(port, 'source')}
+                style={{ '--port-color': PORT_COLORS[portKind(port.type)] } as CSSProperties}
+              />
+            </div>
+          ))}
+        </div>
+      </div>
+      {(running || count) && (
+        <div className="graph-node__progress" data-testid="node-progress">
+          <div className="progress">
+            <div
+              className="progress__bar"
+              style={{ width: `${Math.round((run?.progress ?? 0) * 100)}%` }}
+            />
+          </div>
+          <span className="progress__text">
+            {count ? `${count}` : `${Math.round((run?.progress ?? 0) * 100)}%`}
+            {run?.stage ? ` · ${run.stage}` : ''}
+          </span>
+        </div>
+      )}
+      {run?.error && (
+        <p className="graph-node__error" role="alert">
+          {run.error}
+        </p>
+      )}
+      {problems && (
+        <ul className="graph-node__problems">
+          {problems.slice(0, 3).map((problem, index) => (
+            <li key={index} title={problem.code}>
+              {problem.message}
+            </li>
+          ))}
+          {problems.length > 3 && <li>+{problems.length - 3} more in the inspector</li>}
+        </ul>
+      )}
+      {outputs && <OutputPreview preview={preview} onOpenImage={openImage} compact />}
+    </div>
+  );
+}
+
+export default memo(GraphNodeView);

@@ -1,0 +1,81 @@
+/** Past runs of the workflow: status, when, how long, and the final video; click to open. */
+import { useEffect, useState } from 'react';
+import { useNow } from '../ui/use-now';
+import { api } from '../api/client';
+import type { RunSummary } from '../api/types';
+import { useToasts } from '../ui/toasts';
+import { finalVideo, formatDuration, runDuration } from './run-view';
+
+export interface RunHistoryProps {
+  workflowId: string | null;
+  activeRunId?: string;
+  /** Changes when a run starts or ends, so the list refreshes. */
+  refreshKey: string;
+  onOpen(runId: string): void;
+}
+
+export function RunHistory({ workflowId, activeRunId, refreshKey, onOpen }: RunHistoryProps) {
+  const toasts = useToasts();
+  const [runs, setRuns] = useState<RunSummary[] | null>(null);
+  const now = useNow(false);
+
+  useEffect(() => {
+    if (!workflowId) return;
+    let alive = true;
+    api.listRuns({ workflowId, limit: 50 }).then(
+      (list) => alive && setRuns(list),
+      (error: unknown) => {
+        if (!alive) return;
+        toasts.error(error, 'Could not load the run history');
+        setRuns([]);
+      },
+    );
+    return () => {
+      alive = false;
+    };
+  }, [workflowId, toasts, refreshKey]);
+
+  if (!workflowId)
+    return <p className="empty-hint">Runs of this workflow show here once it is saved and run.</p>;
+  if (runs === null) return <p className="empty-hint">Loading runs…</p>;
+  if (runs.length === 0)
+    return <p className="empty-hint">No runs yet. Press Run to make the first one.</p>;
+  return (
+    <ul className="run-history" data-testid="run-history">
+      {runs.map((run) => {
+        const video = finalVideo({
+          runId: run.id,
+          status: run.status,
+          seq: 0,
+          nodes: {},
+          outputs: run.outputs,
+        });
+        return (
+          <li key={run.id} className={run.id === activeRunId ? 'is-active' : undefined}>
+            <button className="run-history__item" onClick={() => onOpen(run.id)}>
+              {video ? (
+                <video
+                  className="run-history__thumb"
+                  src={api.artifactUrl(video.id)}
+                  preload="metadata"
+                  muted
+                />
+              ) : (
+                <span className="run-history__thumb run-history__thumb--empty" aria-hidden />
+              )}
+              <span className="run-history__text">
+                <span className={`status-chip status-chip--${run.status}`}>{run.status}</span>
+                <span>{run.createdAt ? new Date(run.createdAt).toLocaleString() : run.id}</span>
+                <span className="muted">
+                  {formatDuration(runDuration(run, now))}
+                  {run.parentRunId ? ' · re-run' : ''}
+                </span>
+                {run.error && <span className="run-history__error">{run.error}</span>}
+              </span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
