@@ -115,6 +115,12 @@ export const api = {
     );
   },
 
+  /** One template with its graph (the list leaves graphs out). */
+  async getTemplate(id: string): Promise<TemplateInfo> {
+    const body = await request<unknown>(`/api/templates/${encodeURIComponent(id)}`);
+    return normalizeTemplate(isRecord(body) ? body : {});
+  },
+
   async instantiateTemplate(id: string, values: Record<string, unknown>): Promise<WorkflowRecord> {
     return normalizeWorkflow(
       await request<unknown>(`/api/templates/${encodeURIComponent(id)}/instantiate`, {
@@ -283,13 +289,18 @@ function normalizeTemplate(item: Record<string, unknown>): TemplateInfo {
     : isGraphDocument(item)
       ? (item as unknown as GraphDocument)
       : undefined;
-  const exposed = Array.isArray(item.exposed) ? item.exposed : (graph?.exposed ?? []);
+  const listed: unknown[] = Array.isArray(item.exposed) ? item.exposed : (graph?.exposed ?? []);
+  // The server sends each exposed param with the value the template ships with.
+  const exposed = listed.filter(isRecord).map((entry) => ({
+    ...(entry as unknown as TemplateInfo['exposed'][number]),
+    ...('value' in entry && !('default' in entry) ? { default: entry.value } : {}),
+  }));
   return {
     id: String(item.id ?? graph?.id),
     name: String(item.name ?? graph?.name ?? item.id),
     description: String(item.description ?? graph?.description ?? ''),
     ...(graph ? { graph } : {}),
-    exposed: exposed as TemplateInfo['exposed'],
+    exposed,
   };
 }
 
@@ -321,6 +332,7 @@ export function normalizeRun(raw: unknown): RunSummary | null {
     status: status ?? 'queued',
     outputs: (snapshot?.outputs ?? raw.outputs ?? {}) as RunSummary['outputs'],
     ...(typeof raw.workflowId === 'string' ? { workflowId: raw.workflowId } : {}),
+    ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
     ...(typeof raw.parentRunId === 'string' ? { parentRunId: raw.parentRunId } : {}),
     ...(startedAt ? { startedAt } : {}),
     ...(endedAt ? { endedAt } : {}),

@@ -1,6 +1,6 @@
 /**
  * Watching runs over Socket.IO (DESIGN.md §6): `run:watch { runId, sinceSeq }` answers with
- * the snapshot, then `run:event`s stream in. After a reconnect the watch is sent again from
+ * `{ snapshot, events }` (the events stored after `sinceSeq`), then `run:event`s stream in. After a reconnect the watch is sent again from
  * the last seq the caller has folded, so nothing is missed and nothing is applied twice.
  */
 import { io, type Socket } from 'socket.io-client';
@@ -16,7 +16,8 @@ export function getSocket(): Socket {
 }
 
 export interface RunWatchHandlers {
-  snapshot(snapshot: RunSnapshot): void;
+  /** The ack: the snapshot and the stored events after `sinceSeq` (the backlog, for the log). */
+  snapshot(snapshot: RunSnapshot, backlog: RunEvent[]): void;
   event(event: RunEvent): void;
   error(message: string): void;
   /** The connection dropped or came back (for a "reconnecting…" hint). */
@@ -50,7 +51,9 @@ export function watchRun(
         const problem = ackError(ack);
         if (problem) return handlers.error(problem);
         const snapshot = isRecord(ack) && isRecord(ack.snapshot) ? ack.snapshot : ack;
-        handlers.snapshot(snapshot as unknown as RunSnapshot);
+        const backlog =
+          isRecord(ack) && Array.isArray(ack.events) ? (ack.events as RunEvent[]) : [];
+        handlers.snapshot(snapshot as unknown as RunSnapshot, backlog);
       });
   };
   const onDisconnect = () => handlers.connection?.(false);

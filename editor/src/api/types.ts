@@ -112,8 +112,11 @@ export interface RunSummary {
   startedAt?: string;
   endedAt?: string;
   error?: string;
-  /** Final outputs by node, as in the snapshot. */
+  /** Final outputs by node, as in the snapshot (lists may leave them out). */
   outputs: RunSnapshot['outputs'];
+  /** The run's final video, once known (the history fetches it from the snapshot). */
+  video?: ArtifactRef;
+  name?: string;
   graph?: GraphDocument;
 }
 

@@ -46,6 +46,7 @@ import { NO_PROBLEMS, StudioContext, indexProblems } from './studio-context';
 import type { SaveStatus } from './use-autosave';
 import { useAutosave } from './use-autosave';
 import { useValidation } from './use-validation';
+import { clearDraft, readDraft } from './local-draft';
 
 export interface StudioPageProps {
   workflowId: string | null;
@@ -175,6 +176,7 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
   const [helpOpen, setHelpOpen] = useState(false);
   const [snap, setSnap] = useState(() => localStorage.getItem(SNAP_KEY) !== 'off');
   const [busy, setBusy] = useState(false);
+  const [draft, setDraft] = useState(() => readDraft(localStorage, initialWorkflowId, initialDoc));
   const pointer = useRef<{ x: number; y: number } | null>(null);
   const onPointer = useCallback((point: { x: number; y: number } | null) => {
     pointer.current = point;
@@ -620,6 +622,29 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
             </button>
           )}
         </div>
+        {draft && (
+          <div className="draft-banner" role="status">
+            Unsaved work from {new Date(draft.savedAt).toLocaleString()} was kept in this browser.
+            <button
+              className="button button--small button--primary"
+              onClick={() => {
+                dispatch({ type: 'replace', doc: draft.doc });
+                setDraft(null);
+              }}
+            >
+              Restore it
+            </button>
+            <button
+              className="button button--small"
+              onClick={() => {
+                clearDraft(localStorage, initialWorkflowId);
+                setDraft(null);
+              }}
+            >
+              Discard
+            </button>
+          </div>
+        )}
         <div className="studio__body">
           <Palette types={types} onAdd={addAtCenter} />
           <Canvas
@@ -742,6 +767,16 @@ function SaveIndicator({ status, onRetry }: { status: SaveStatus; onRetry(): voi
       return (
         <span className="save-state save-state--saving" data-testid="save-state">
           Saving…
+        </span>
+      );
+    case 'invalid':
+      return (
+        <span
+          className="save-state save-state--unsaved"
+          data-testid="save-state"
+          title="The server saves graphs without problems only; until then your work is kept in this browser"
+        >
+          ● Draft: fix {status.problems} {status.problems === 1 ? 'problem' : 'problems'} to save
         </span>
       );
     case 'error':

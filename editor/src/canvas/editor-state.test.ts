@@ -254,3 +254,15 @@ describe('editorReducer', () => {
     expect(currentDocument(state).exposed).toHaveLength(3);
   });
 });
+
+describe('replace', () => {
+  it('swaps the document as one undoable edit, keeping the workflow id', () => {
+    const state = initialEditorState(emptyDocument(), catalog());
+    const replaced = editorReducer(state, { type: 'replace', doc: characterShort() });
+    const doc = currentDocument(replaced);
+    expect(doc.id).toBe('wf_test');
+    expect(doc.nodes).toHaveLength(6);
+    expect(isDirty(replaced)).toBe(true);
+    expect(currentDocument(editorReducer(replaced, { type: 'undo' }))).toEqual(emptyDocument());
+  });
+});

@@ -48,6 +48,8 @@ export interface EditorState {
 
 export type EditorAction =
   | { type: 'load'; doc: GraphDocument; catalog: Catalog }
+  /** Swaps the whole document as one undoable edit (restoring a kept draft). */
+  | { type: 'replace'; doc: GraphDocument }
   | { type: 'nodesChange'; changes: NodeChange<FlowNode>[] }
   | { type: 'edgesChange'; changes: EdgeChange<FlowEdge>[] }
   | { type: 'connect'; connection: ConnectionLike }
@@ -156,6 +158,12 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
   switch (action.type) {
     case 'load':
       return initialEditorState(action.doc, action.catalog);
+
+    case 'replace': {
+      const { nodes, edges } = toFlow(action.doc, state.catalog, state.nodes);
+      // The workflow keeps its own id: a draft kept under "new" must not rename it.
+      return commit(state, { meta: { ...metaOf(action.doc), id: state.meta.id }, nodes, edges });
+    }
 
     case 'nodesChange':
       return onNodesChange(state, action.changes);

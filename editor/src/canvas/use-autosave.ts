@@ -1,26 +1,34 @@
 /**
- * Autosave: every change is written shortly after the user stops (debounced), a draft is
- * created on its first save, and `flush()` writes immediately (before Run and Export). The
- * status drives the toolbar's saved / unsaved / saving / failed indicator.
+ * Autosave: every change is written shortly after the user stops (debounced), a new
+ * workflow is created on its first save, and `flush()` writes at once (before Run and
+ * Export). The server stores only graphs that validate, so while the graph has problems the
+ * work is kept in this browser (local-draft.ts) and the indicator says what blocks saving.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api } from '../api/client';
+import { ApiError } from '../api/http';
 import type { EditorAction, EditorState } from './editor-state';
 import { currentDocument, isDirty } from './editor-state';
+import { clearDraft, writeDraft } from './local-draft';
 
 export type SaveStatus =
   | { kind: 'saved'; at?: number }
   | { kind: 'unsaved' }
   | { kind: 'saving' }
+  /** The server refused the graph: it has problems; the draft is kept in this browser. */
+  | { kind: 'invalid'; problems: number }
   | { kind: 'error'; message: string };
 
 export const AUTOSAVE_DELAY_MS = 800;
+
+type Failure = { kind: 'invalid'; problems: number } | { kind: 'error'; message: string };
 
 export function useAutosave(options: {
   state: EditorState;
   dispatch(action: EditorAction): void;
   workflowId: string | null;
   onCreated(workflowId: string): void;
+  /** Failures other than "the graph has problems" (those show in the indicator and on nodes). */
   onError(error: unknown): void;
 }) {
   const { state, dispatch, onCreated, onError } = options;
@@ -28,7 +36,7 @@ export function useAutosave(options: {
   const idRef = useRef(options.workflowId);
   const inFlight = useRef<Promise<void> | null>(null);
   const [saving, setSaving] = useState(false);
-  const [failure, setFailure] = useState<string | null>(null);
+  const [failure, setFailure] = useState<Failure | null>(null);
   const [savedAt, setSavedAt] = useState<number | undefined>(undefined);
   useLayoutEffect(() => {
     stateRef.current = state;
@@ -37,17 +45,27 @@ export function useAutosave(options: {
   const saveOnce = useCallback(async () => {
     const snapshot = stateRef.current;
     const doc = currentDocument(snapshot);
-    if (!idRef.current) {
-      const record = await api.createWorkflow(doc);
-      idRef.current = record.id;
-      onCreated(record.id);
-    } else {
-      await api.saveWorkflow(idRef.current, doc);
+    const draftId = idRef.current;
+    try {
+      if (!idRef.current) {
+        const record = await api.createWorkflow(doc);
+        idRef.current = record.id;
+        onCreated(record.id);
+      } else {
+        await api.saveWorkflow(idRef.current, doc);
+      }
+    } catch (error) {
+      writeDraft(localStorage, draftId, doc, Date.now());
+      throw error;
     }
+    clearDraft(localStorage, draftId);
     dispatch({ type: 'saved', revision: snapshot.revision });
   }, [dispatch, onCreated]);
 
-  /** Saves unless already clean; waits for a save in flight first (saves never overlap). */
+  /**
+   * Saves unless already clean and returns the workflow id; waits for a save in flight first
+   * (saves never overlap). Throws the server's error, e.g. `invalid_graph` with every problem.
+   */
   const save = useCallback(async (): Promise<string> => {
     while (inFlight.current) await inFlight.current.catch(() => {});
     const current = stateRef.current;
@@ -60,7 +78,11 @@ export function useAutosave(options: {
       setFailure(null);
       setSavedAt(Date.now());
     } catch (error) {
-      setFailure(error instanceof Error ? error.message : String(error));
+      setFailure(
+        error instanceof ApiError && error.code === 'invalid_graph'
+          ? { kind: 'invalid', problems: error.problems.length }
+          : { kind: 'error', message: error instanceof Error ? error.message : String(error) },
+      );
       throw error;
     } finally {
       inFlight.current = null;
@@ -72,7 +94,13 @@ export function useAutosave(options: {
   const dirty = isDirty(state);
   useEffect(() => {
     if (!dirty) return;
-    const timer = window.setTimeout(() => void save().catch(onError), AUTOSAVE_DELAY_MS);
+    const timer = window.setTimeout(
+      () =>
+        void save().catch((error: unknown) => {
+          if (!(error instanceof ApiError && error.code === 'invalid_graph')) onError(error);
+        }),
+      AUTOSAVE_DELAY_MS,
+    );
     return () => window.clearTimeout(timer);
   }, [dirty, state.revision, save, onError]);
 
@@ -86,7 +114,7 @@ export function useAutosave(options: {
   const status: SaveStatus = saving
     ? { kind: 'saving' }
     : failure && dirty
-      ? { kind: 'error', message: failure }
+      ? failure
       : dirty
         ? { kind: 'unsaved' }
         : { kind: 'saved', ...(savedAt ? { at: savedAt } : {}) };

@@ -6,6 +6,9 @@ import type { RunSummary } from '../api/types';
 import { useToasts } from '../ui/toasts';
 import { finalVideo, formatDuration, runDuration } from './run-view';
 
+/** How many recent runs get their snapshot read for a video thumbnail. */
+const VIDEO_LOOKUPS = 12;
+
 export interface RunHistoryProps {
   workflowId: string | null;
   activeRunId?: string;
@@ -22,7 +25,21 @@ export function RunHistory({ workflowId, activeRunId, refreshKey, onOpen }: RunH
   useEffect(() => {
     if (!workflowId) return;
     let alive = true;
-    api.listRuns({ workflowId, limit: 50 }).then(
+    const load = async () => {
+      const list = await api.listRuns({ workflowId, limit: 50 });
+      // Lists carry no outputs: read the snapshots of the latest successful runs for their videos.
+      return Promise.all(
+        list.map((run, index) =>
+          index < VIDEO_LOOKUPS && run.status === 'succeeded'
+            ? api.getRun(run.id).then(
+                (snapshot) => ({ ...run, video: finalVideo(snapshot) }),
+                () => run,
+              )
+            : run,
+        ),
+      );
+    };
+    load().then(
       (list) => alive && setRuns(list),
       (error: unknown) => {
         if (!alive) return;
@@ -43,13 +60,15 @@ export function RunHistory({ workflowId, activeRunId, refreshKey, onOpen }: RunH
   return (
     <ul className="run-history" data-testid="run-history">
       {runs.map((run) => {
-        const video = finalVideo({
-          runId: run.id,
-          status: run.status,
-          seq: 0,
-          nodes: {},
-          outputs: run.outputs,
-        });
+        const video =
+          run.video ??
+          finalVideo({
+            runId: run.id,
+            status: run.status,
+            seq: 0,
+            nodes: {},
+            outputs: run.outputs,
+          });
         return (
           <li key={run.id} className={run.id === activeRunId ? 'is-active' : undefined}>
             <button className="run-history__item" onClick={() => onOpen(run.id)}>

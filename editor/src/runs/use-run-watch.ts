@@ -29,7 +29,8 @@ export function useRunWatch(
       (error: unknown) => alive && onError(error instanceof Error ? error.message : String(error)),
     );
     const stop = watchRun(runId, () => resumeSeq(current()), {
-      snapshot: (snapshot) => store.set({ feed: feedSnapshot(current(), snapshot) }),
+      snapshot: (snapshot, backlog) =>
+        store.set({ feed: backlog.reduce(feedEvent, feedSnapshot(current(), snapshot)) }),
       event: (event) => store.set({ feed: feedEvent(current(), event) }),
       error: onError,
       connection: setConnected,

@@ -19,10 +19,23 @@ export function TemplatesPage() {
   const [templates, setTemplates] = useState<TemplateInfo[] | null>(null);
   const [chosen, setChosen] = useState<TemplateInfo | null>(null);
   useEffect(() => {
-    api.listTemplates().then(setTemplates, (error: unknown) => {
-      toasts.error(error, 'Could not load the templates');
-      setTemplates([]);
-    });
+    let alive = true;
+    const load = async () => {
+      const list = await api.listTemplates();
+      // The list leaves graphs out; the cards draw them, so fetch each (there are few).
+      return Promise.all(list.map((t) => (t.graph ? t : api.getTemplate(t.id).catch(() => t))));
+    };
+    load().then(
+      (list) => alive && setTemplates(list),
+      (error: unknown) => {
+        if (!alive) return;
+        toasts.error(error, 'Could not load the templates');
+        setTemplates([]);
+      },
+    );
+    return () => {
+      alive = false;
+    };
   }, [toasts]);
 
   return (
