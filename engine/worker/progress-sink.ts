@@ -47,6 +47,12 @@ export function socketSink(options: SocketSinkOptions): ProgressSink {
   });
   const ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
   socket.on('connect_error', (error) => options.log?.(`worker link: ${error.message}`));
+  // A server that shuts down disconnects us on purpose, and socket.io-client does not retry
+  // such a disconnect by itself; the server is probably restarting, so keep knocking.
+  let closed = false;
+  socket.on('disconnect', (reason) => {
+    if (reason === 'io server disconnect' && !closed) setTimeout(() => closed || socket.connect(), 500);
+  });
 
   async function deliver(events: RunEventInput[]): Promise<void> {
     const deadline = Date.now() + ackTimeoutMs;
@@ -68,6 +74,7 @@ export function socketSink(options: SocketSinkOptions): ProgressSink {
   return {
     send: deliver,
     async close() {
+      closed = true;
       socket.close();
     },
   };

@@ -185,6 +185,7 @@ export async function runGraph({ runId, plan, taskQueuePrefix = '' }: RunGraphIn
     st.total = items.length;
     st.done = 0;
     events.emit('node.started', { nodeId: node.id, status: 'running', total: items.length });
+    await events.flush(); // watchers learn the item count before the first item reports
     let allCached = true;
     // One failed item cancels its in-flight siblings: the node has failed either way.
     const fanOutScope = new CancellationScope();
