@@ -81,6 +81,8 @@ export function Canvas(props: CanvasProps) {
   } = props;
   const flow = useReactFlow<FlowNode, FlowEdge>();
   const [fileOver, setFileOver] = useState(false);
+  // Fit a loaded graph once; an empty canvas must not jump when its first node lands.
+  const [fitOnLoad] = useState(nodes.length > 0);
   const latest = useRef({ nodes, edges });
   useEffect(() => {
     latest.current = { nodes, edges };
@@ -223,7 +225,7 @@ export function Canvas(props: CanvasProps) {
         snapGrid={[20, 20]}
         minZoom={0.1}
         maxZoom={2}
-        fitView
+        fitView={fitOnLoad}
         fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
         onlyRenderVisibleElements={nodes.length > VIRTUALIZE_ABOVE}
         colorMode="dark"

@@ -78,7 +78,7 @@ export const ParamField = memo(function ParamField(props: ParamFieldProps) {
                 set(randomSeed(field));
               }}
             >
-              🎲
+              <DiceIcon />
             </button>
           )}
         </div>
@@ -180,6 +180,27 @@ export const ParamField = memo(function ParamField(props: ParamFieldProps) {
     </div>
   );
 });
+
+/** A die (no emoji: headless and minimal Linux setups often have no emoji font). */
+function DiceIcon() {
+  return (
+    <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden>
+      <rect
+        x="1.5"
+        y="1.5"
+        width="13"
+        height="13"
+        rx="3"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.4"
+      />
+      <circle cx="5" cy="5" r="1.2" fill="currentColor" />
+      <circle cx="8" cy="8" r="1.2" fill="currentColor" />
+      <circle cx="11" cy="11" r="1.2" fill="currentColor" />
+    </svg>
+  );
+}
 
 function isRef(value: unknown): value is ArtifactRef {
   return (
