@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
-    include: ['engine/**/*.test.ts', 'nodes/**/*.test.ts', 'workflows/**/*.test.ts', 'editor/src/**/*.test.{ts,tsx}'],
+    include: [
+      'engine/**/*.test.ts',
+      'nodes/**/*.test.ts',
+      'workflows/**/*.test.ts',
+      'editor/src/**/*.test.{ts,tsx}',
+    ],
     globalSetup: ['engine/testing/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

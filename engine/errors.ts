@@ -15,5 +15,9 @@ export class LabError extends Error {
 }
 
 export function notFound(what: string, id: string): LabError {
-  return new LabError(`${what}_not_found`, `${what.replace(/_/g, ' ')} "${id}" does not exist`, 404);
+  return new LabError(
+    `${what}_not_found`,
+    `${what.replace(/_/g, ' ')} "${id}" does not exist`,
+    404,
+  );
 }

@@ -58,10 +58,17 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
     log(`demo character not created (${String(error)}); the shipped templates need one`),
   );
 
-  const temporalServer = await launchTemporal({ dbFilename: join(dataDir, 'temporal.db'), env, log });
+  const temporalServer = await launchTemporal({
+    dbFilename: join(dataDir, 'temporal.db'),
+    env,
+    log,
+  });
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection, namespace: temporalServer.namespace });
-  writeRuntimeInfo(dataDir, { temporalAddress: temporalServer.address, namespace: temporalServer.namespace });
+  writeRuntimeInfo(dataDir, {
+    temporalAddress: temporalServer.address,
+    namespace: temporalServer.namespace,
+  });
 
   const prefix = taskQueuePrefix(env);
   const runs = createRunService({ documents, events, client, taskQueuePrefix: prefix });
@@ -91,7 +98,12 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
     events,
     runs,
     providers,
-    temporal: { address: temporalServer.address, namespace: temporalServer.namespace, client, embedded: !!temporalServer.process },
+    temporal: {
+      address: temporalServer.address,
+      namespace: temporalServer.namespace,
+      client,
+      embedded: !!temporalServer.process,
+    },
     workerToken: workerToken(dataDir, env),
     async health(): Promise<Health> {
       const check = async (probe: () => Promise<boolean>) => probe().catch(() => false);
@@ -106,7 +118,11 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
       ]);
       return {
         ok: temporalOk && documentsOk && blobsOk && vectorsOk,
-        temporal: { ok: temporalOk, address: temporalServer.address, embedded: !!temporalServer.process },
+        temporal: {
+          ok: temporalOk,
+          address: temporalServer.address,
+          embedded: !!temporalServer.process,
+        },
         documents: { ok: documentsOk, kind: documents.kind },
         blobs: { ok: blobsOk, kind: blobs.kind },
         vectors: { ok: vectorsOk, kind: vectors.kind },

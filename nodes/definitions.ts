@@ -24,7 +24,9 @@ export const NODE_DEFINITIONS: readonly NodeDefinition[] = [
 ] as unknown as readonly NodeDefinition[];
 
 /** Builds a registry, rejecting duplicate ids (a type id is permanent and unique). */
-export function createRegistry(definitions: readonly NodeDefinition[]): ReadonlyMap<string, NodeDefinition> {
+export function createRegistry(
+  definitions: readonly NodeDefinition[],
+): ReadonlyMap<string, NodeDefinition> {
   const registry = new Map<string, NodeDefinition>();
   for (const definition of definitions) {
     if (registry.has(definition.type)) throw new Error(`duplicate node type "${definition.type}"`);

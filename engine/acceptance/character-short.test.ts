@@ -35,7 +35,9 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
     await rm(scratch, { recursive: true, force: true });
   });
 
-  async function runAndWatch(body: unknown): Promise<{ runId: string; watcher: RunWatcher; wallMs: number }> {
+  async function runAndWatch(
+    body: unknown,
+  ): Promise<{ runId: string; watcher: RunWatcher; wallMs: number }> {
     const started = Date.now();
     const response = await lab.request<{ runId: string }>('POST', '/api/runs', body);
     expect(response.status).toBe(202);
@@ -52,7 +54,9 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
 
     const early = await RunWatcher.watch(lab.url, runId, 0);
     // A second client joins halfway: after the first frame, claiming it saw everything up to then.
-    const firstFrame = await early.until((e) => e.nodeId === 'frames' && e.type === 'node.completed' && e.index !== undefined);
+    const firstFrame = await early.until(
+      (e) => e.nodeId === 'frames' && e.type === 'node.completed' && e.index !== undefined,
+    );
     const late = await RunWatcher.watch(lab.url, runId, firstFrame.seq);
     await early.untilEnd();
     await late.untilEnd();
@@ -79,7 +83,9 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
     for (const nodeId of ['frames', 'clips']) {
       for (let index = 0; index < 3; index++) {
         const item = of(nodeId, index);
-        expect(item, `${nodeId}[${index}]`).toEqual(expect.arrayContaining(['node.started', 'node.progress', 'node.completed']));
+        expect(item, `${nodeId}[${index}]`).toEqual(
+          expect.arrayContaining(['node.started', 'node.progress', 'node.completed']),
+        );
         expect(item.indexOf('node.started')).toBeLessThan(item.indexOf('node.completed'));
       }
     }
@@ -108,7 +114,8 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
     const second = await runAndWatch({ graph });
     const snapshot = (await lab.request<RunSnapshot>('GET', `/api/runs/${second.runId}`)).body;
     expect(snapshot.status).toBe('succeeded');
-    for (const nodeId of ACTIVITY_NODES) expect(snapshot.nodes[nodeId].status, nodeId).toBe('cached');
+    for (const nodeId of ACTIVITY_NODES)
+      expect(snapshot.nodes[nodeId].status, nodeId).toBe('cached');
     // Work = an activity starting or reporting progress (the character loader always reads the
     // store; a fan-out node's own `node.started { total }` is scheduling, not work).
     const work = (events: RunEvent[]) =>
@@ -133,7 +140,8 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
     const changed = (await lab.request<RunSnapshot>('GET', `/api/runs/${rerun.body.runId}`)).body;
     expect(changed.status).toBe('succeeded');
     expect(changed.nodes.merge.status).toBe('succeeded');
-    for (const nodeId of ['story', 'frames', 'clips']) expect(changed.nodes[nodeId].status, nodeId).toBe('cached');
+    for (const nodeId of ['story', 'frames', 'clips'])
+      expect(changed.nodes[nodeId].status, nodeId).toBe('cached');
     expect(new Set(work(watcher.events).map((e) => e.nodeId))).toEqual(new Set(['merge']));
   });
 });

@@ -24,7 +24,10 @@ interface CliResult {
 
 async function charlab(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env, timeout: 240_000 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      env,
+      timeout: 240_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -65,14 +68,23 @@ describe('charlab CLI', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
-  it.skipIf(temporalUnavailable())('run renders the template embedded to an MP4 and exits 0', async () => {
-    const out = join(scratch, 'short.mp4');
-    const sets = Object.entries(FAST_CHARACTER_SHORT).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
-    const result = await charlab(['run', TEMPLATE, ...sets, '--out', out], testEnv(join(scratch, 'data')));
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/\[frames \d\/3\]/); // live fan-out progress lines
-    const probed = await ffprobeVideo(out);
-    expect(probed).toMatchObject({ codec: 'h264', width: 384, height: 216 });
-    expect(Math.abs(probed.durationSec - 3)).toBeLessThan(0.3);
-  });
+  it.skipIf(temporalUnavailable())(
+    'run renders the template embedded to an MP4 and exits 0',
+    async () => {
+      const out = join(scratch, 'short.mp4');
+      const sets = Object.entries(FAST_CHARACTER_SHORT).flatMap(([key, value]) => [
+        '--set',
+        `${key}=${value}`,
+      ]);
+      const result = await charlab(
+        ['run', TEMPLATE, ...sets, '--out', out],
+        testEnv(join(scratch, 'data')),
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/\[frames \d\/3\]/); // live fan-out progress lines
+      const probed = await ffprobeVideo(out);
+      expect(probed).toMatchObject({ codec: 'h264', width: 384, height: 216 });
+      expect(Math.abs(probed.durationSec - 3)).toBeLessThan(0.3);
+    },
+  );
 });

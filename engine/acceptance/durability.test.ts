@@ -11,7 +11,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent, RunSnapshot } from '../graph/events';
 import { temporalUnavailable } from '../testing/engine-harness';
 import { edge, graph, node } from '../testing/graph-builder';
-import { loadTemplate, RunWatcher, startTestServer, type TestServer } from '../testing/server-harness';
+import {
+  loadTemplate,
+  RunWatcher,
+  startTestServer,
+  type TestServer,
+} from '../testing/server-harness';
 import { DEMO_CHARACTER_ID } from '../characters/demo-character';
 
 const BIN = fileURLToPath(new URL('../cli/bin.mjs', import.meta.url));
@@ -22,10 +27,14 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
 
   /** A `charlab worker` process for the activity queues, reporting to the test server. */
   async function startWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [BIN, 'worker', '--queues', 'lab-cpu,lab-gpu,lab-io', '--server', lab.url], {
-      env: lab.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'worker', '--queues', 'lab-cpu,lab-gpu,lab-io', '--server', lab.url],
+      {
+        env: lab.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     workers.push(child);
     let output = '';
     await new Promise<void>((resolve, reject) => {
@@ -35,7 +44,9 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
       };
       child.stdout!.on('data', onData);
       child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before polling:\n${output}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`worker exited (${code}) before polling:\n${output}`)),
+      );
       setTimeout(() => reject(new Error(`worker did not start in time:\n${output}`)), 60_000);
     });
     return child;
@@ -67,7 +78,8 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
     expect(response.status, JSON.stringify(response.body)).toBe(202);
     return response.body.runId;
   };
-  const snapshotOf = async (runId: string) => (await lab.request<RunSnapshot>('GET', `/api/runs/${runId}`)).body;
+  const snapshotOf = async (runId: string) =>
+    (await lab.request<RunSnapshot>('GET', `/api/runs/${runId}`)).body;
 
   it('survives a SIGKILLed worker mid-frames without redoing finished work', async () => {
     const graphDoc = await loadTemplate('character-short', {
@@ -82,7 +94,9 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
     const first = await startWorker();
     const runId = await start({ graph: graphDoc });
     const watcher = await RunWatcher.watch(lab.url, runId, 0);
-    await watcher.until((e) => e.nodeId === 'frames' && e.type === 'node.completed' && e.index !== undefined);
+    await watcher.until(
+      (e) => e.nodeId === 'frames' && e.type === 'node.completed' && e.index !== undefined,
+    );
     first.kill('SIGKILL');
     const killedAt = watcher.events.at(-1)!.seq;
     await new Promise((resolve) => first.once('exit', resolve));
@@ -101,7 +115,11 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
     expect(finished.length).toBeGreaterThan(0);
     for (const done of finished) {
       const starts = watcher.events.filter(
-        (e: RunEvent) => e.type === 'node.started' && e.nodeId === done.nodeId && e.index === done.index && e.total === undefined,
+        (e: RunEvent) =>
+          e.type === 'node.started' &&
+          e.nodeId === done.nodeId &&
+          e.index === done.index &&
+          e.total === undefined,
       );
       expect(starts.length, `${done.nodeId}[${done.index ?? '-'}] started`).toBe(1);
     }
@@ -117,7 +135,9 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
     });
     const runId = await start({ graph: graphDoc });
     const watcher = await RunWatcher.watch(lab.url, runId, 0);
-    await watcher.until((e) => e.nodeId === 'frames' && e.type === 'node.started' && e.index !== undefined);
+    await watcher.until(
+      (e) => e.nodeId === 'frames' && e.type === 'node.started' && e.index !== undefined,
+    );
     const cancelledAt = Date.now();
     expect((await lab.request('POST', `/api/runs/${runId}/cancel`)).status).toBeLessThan(300);
     const end = await watcher.untilEnd(60_000);
@@ -133,7 +153,10 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
   it('fails a node with a readable error, skips its descendants, finishes the other branch', async () => {
     await startWorker();
     // A character whose reference image is not an image at all.
-    const broken = await lab.engine.artifacts.putBytes(Buffer.from('this is not a PNG'), 'image/png');
+    const broken = await lab.engine.artifacts.putBytes(
+      Buffer.from('this is not a PNG'),
+      'image/png',
+    );
     const now = new Date().toISOString();
     await lab.engine.documents.characters.put({
       id: 'broken-char',
@@ -146,7 +169,9 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
       revision: 1,
     });
     const branch = (name: string, characterId: string) => [
-      node(`script-${name}`, 'script-input', { text: `Branch ${name} begins. Branch ${name} ends.` }),
+      node(`script-${name}`, 'script-input', {
+        text: `Branch ${name} begins. Branch ${name} ends.`,
+      }),
       node(`char-${name}`, 'character-loader', { characterId }),
       node(`story-${name}`, 'gpt-storyboard', { provider: 'local', shots: 2, shotDurationSec: 1 }),
       node(`frames-${name}`, 'sd-lora-frame', { provider: 'local', width: 384, height: 216 }),
@@ -161,7 +186,10 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
       edge(`story-${name}.storyboard`, `clips-${name}.storyboard`),
       edge(`clips-${name}.clips`, `merge-${name}.clips`),
     ];
-    const doc = graph([...branch('a', 'broken-char'), ...branch('b', DEMO_CHARACTER_ID)], [...wires('a'), ...wires('b')]);
+    const doc = graph(
+      [...branch('a', 'broken-char'), ...branch('b', DEMO_CHARACTER_ID)],
+      [...wires('a'), ...wires('b')],
+    );
     const runId = await start({ graph: doc });
     const watcher = await RunWatcher.watch(lab.url, runId, 0);
     const end = await watcher.untilEnd(120_000);
@@ -175,7 +203,9 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
     expect(snapshot.nodes['merge-b'].status).toBe('succeeded');
     expect(snapshot.error).toContain('frames-a');
     // Non-retryable: the corrupt image was tried once per item, not three times.
-    const attempts = watcher.events.filter((e) => e.type === 'node.started' && e.nodeId === 'frames-a' && e.index === 0);
+    const attempts = watcher.events.filter(
+      (e) => e.type === 'node.started' && e.nodeId === 'frames-a' && e.index === 0,
+    );
     expect(attempts.length).toBe(1);
   });
 });

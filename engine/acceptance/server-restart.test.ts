@@ -31,52 +31,70 @@ describe.skipIf(temporalUnavailable())('server restart', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('keeps streaming a run that was started before the restart', { timeout: 240_000 }, async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'charlab-restart-'));
-    const env = testEnv(dataDir);
-    const boot = async (port: number) => {
-      engine = await createEngine({ dataDir, env, startWorker: true, workerQueues: ['workflows'] });
-      server = buildServer(engine, { rateLimit: false });
-      return server.listen('127.0.0.1', port);
-    };
-    const { url, port } = await boot(0);
-    worker = spawn(process.execPath, [BIN, 'worker', '--queues', 'lab-cpu,lab-gpu,lab-io', '--server', url], {
-      env,
-      stdio: 'ignore',
-    });
+  it(
+    'keeps streaming a run that was started before the restart',
+    { timeout: 240_000 },
+    async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'charlab-restart-'));
+      const env = testEnv(dataDir);
+      const boot = async (port: number) => {
+        engine = await createEngine({
+          dataDir,
+          env,
+          startWorker: true,
+          workerQueues: ['workflows'],
+        });
+        server = buildServer(engine, { rateLimit: false });
+        return server.listen('127.0.0.1', port);
+      };
+      const { url, port } = await boot(0);
+      worker = spawn(
+        process.execPath,
+        [BIN, 'worker', '--queues', 'lab-cpu,lab-gpu,lab-io', '--server', url],
+        {
+          env,
+          stdio: 'ignore',
+        },
+      );
 
-    const graph = await loadTemplate('character-short', {
-      'script.text': 'First. Second. Third. Fourth. Fifth. Sixth.',
-      'story.shots': 6,
-      'frames.width': 768,
-      'frames.height': 432,
-      'merge.width': 384,
-      'merge.height': 216,
-    });
-    const response = await fetch(`${url}/api/runs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ graph }),
-    });
-    expect(response.status).toBe(202);
-    const { runId } = (await response.json()) as { runId: string };
-    const before = await RunWatcher.watch(url, runId, 0);
-    await before.until((e) => e.nodeId === 'frames' && e.type === 'node.completed' && e.index !== undefined, 120_000);
-    const lastSeen = before.events.at(-1)!.seq;
-    before.close();
+      const graph = await loadTemplate('character-short', {
+        'script.text': 'First. Second. Third. Fourth. Fifth. Sixth.',
+        'story.shots': 6,
+        'frames.width': 768,
+        'frames.height': 432,
+        'merge.width': 384,
+        'merge.height': 216,
+      });
+      const response = await fetch(`${url}/api/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ graph }),
+      });
+      expect(response.status).toBe(202);
+      const { runId } = (await response.json()) as { runId: string };
+      const before = await RunWatcher.watch(url, runId, 0);
+      await before.until(
+        (e) => e.nodeId === 'frames' && e.type === 'node.completed' && e.index !== undefined,
+        120_000,
+      );
+      const lastSeen = before.events.at(-1)!.seq;
+      before.close();
 
-    await server!.close();
-    await engine!.close();
-    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the worker renders on, unheard
+      await server!.close();
+      await engine!.close();
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // the worker renders on, unheard
 
-    await boot(port);
-    const after = await RunWatcher.watch(url, runId, lastSeen);
-    const end = await after.untilEnd(180_000);
-    after.close();
-    expect(end.type).toBe('run.completed');
-    const seqs = after.events.map((e) => e.seq);
-    expect(seqs[0]).toBe(lastSeen + 1);
-    expect(seqs).toEqual(seqs.map((_, i) => lastSeen + 1 + i)); // nothing missed, nothing twice
-    expect(after.events.some((e) => e.nodeId === 'merge' && e.type === 'node.completed')).toBe(true);
-  });
+      await boot(port);
+      const after = await RunWatcher.watch(url, runId, lastSeen);
+      const end = await after.untilEnd(180_000);
+      after.close();
+      expect(end.type).toBe('run.completed');
+      const seqs = after.events.map((e) => e.seq);
+      expect(seqs[0]).toBe(lastSeen + 1);
+      expect(seqs).toEqual(seqs.map((_, i) => lastSeen + 1 + i)); // nothing missed, nothing twice
+      expect(after.events.some((e) => e.nodeId === 'merge' && e.type === 'node.completed')).toBe(
+        true,
+      );
+    },
+  );
 });

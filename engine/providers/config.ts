@@ -15,7 +15,12 @@ export function providerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pro
   const ffmpegPath = env.FFMPEG_PATH || 'ffmpeg';
   return {
     ...(env.OPENAI_API_KEY
-      ? { openai: { apiKey: env.OPENAI_API_KEY, ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}) } }
+      ? {
+          openai: {
+            apiKey: env.OPENAI_API_KEY,
+            ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
+          },
+        }
       : {}),
     ...(env.SD_API_URL
       ? { sd: { url: env.SD_API_URL, kind: env.SD_API_KIND === 'comfyui' ? 'comfyui' : 'a1111' } }
@@ -30,7 +35,9 @@ export function providerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pro
         }
       : {}),
     ffmpegPath,
-    ffprobePath: env.FFPROBE_PATH || (ffmpegPath === 'ffmpeg' ? 'ffprobe' : ffmpegPath.replace(/ffmpeg$/, 'ffprobe')),
+    ffprobePath:
+      env.FFPROBE_PATH ||
+      (ffmpegPath === 'ffmpeg' ? 'ffprobe' : ffmpegPath.replace(/ffmpeg$/, 'ffprobe')),
   };
 }
 

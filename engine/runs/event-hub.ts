@@ -54,7 +54,10 @@ export class EventHub {
       if (!run) return;
       // Events may be stored by another process between our reads: fold every stored event
       // after the snapshot's seq, so the snapshot never skips one.
-      const missed = event.seq === run.snapshot.seq + 1 ? [event] : await this.since(event.runId, run.snapshot.seq);
+      const missed =
+        event.seq === run.snapshot.seq + 1
+          ? [event]
+          : await this.since(event.runId, run.snapshot.seq);
       const snapshot = missed.reduce(applyEvent, run.snapshot);
       if (snapshot === run.snapshot) return;
       await this.documents.runs.put({ ...run, snapshot, updatedAt: new Date().toISOString() });

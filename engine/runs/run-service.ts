@@ -45,7 +45,11 @@ export function createRunService(deps: RunServiceDeps): RunService {
   async function requireActive(runId: string): Promise<RunRecord> {
     const run = await requireRun(runId);
     if (isTerminalRunStatus(run.snapshot.status)) {
-      throw new LabError('run_not_active', `run ${runId} already ended (${run.snapshot.status})`, 409);
+      throw new LabError(
+        'run_not_active',
+        `run ${runId} already ended (${run.snapshot.status})`,
+        409,
+      );
     }
     return run;
   }
@@ -112,7 +116,11 @@ export function createRunService(deps: RunServiceDeps): RunService {
         });
       } catch (error) {
         await documents.runs.delete(runId);
-        throw new LabError('temporal_unavailable', `could not start the run on Temporal: ${String(error)}`, 503);
+        throw new LabError(
+          'temporal_unavailable',
+          `could not start the run on Temporal: ${String(error)}`,
+          503,
+        );
       }
       return run;
     },
@@ -146,7 +154,8 @@ export function createRunService(deps: RunServiceDeps): RunService {
 
     async rerun(runId, request: RerunRequest) {
       const run = await requireRun(runId);
-      if (request.fromNodeId && !run.plan.nodes[request.fromNodeId]) throw notFound('node', request.fromNodeId);
+      if (request.fromNodeId && !run.plan.nodes[request.fromNodeId])
+        throw notFound('node', request.fromNodeId);
       const values: Record<string, unknown> = {};
       for (const [nodeId, params] of Object.entries(request.params ?? {})) {
         for (const [param, value] of Object.entries(params)) values[`${nodeId}.${param}`] = value;
@@ -170,7 +179,8 @@ export function createRunService(deps: RunServiceDeps): RunService {
         for (;;) {
           const run = await requireRun(runId);
           if (isTerminalRunStatus(run.snapshot.status)) return run.snapshot;
-          if (Date.now() > deadline) throw new LabError('timeout', `run ${runId} did not end within ${timeoutMs} ms`, 504);
+          if (Date.now() > deadline)
+            throw new LabError('timeout', `run ${runId} did not end within ${timeoutMs} ms`, 504);
           if (Date.now() - lastCheck > 5_000) {
             lastCheck = Date.now();
             await reconcile(run);
@@ -188,19 +198,37 @@ export function createRunService(deps: RunServiceDeps): RunService {
 
   async function enforceRunCap(ownerId: string): Promise<void> {
     const cap = deps.maxActiveRunsPerOwner ?? 8;
-    const recent = await documents.runs.list({ where: { ownerId }, orderByDesc: 'createdAt', limit: 200 });
+    const recent = await documents.runs.list({
+      where: { ownerId },
+      orderByDesc: 'createdAt',
+      limit: 200,
+    });
     const active = recent.filter((run) => !isTerminalRunStatus(run.snapshot.status));
     if (active.length >= cap) {
-      throw new LabError('too_many_runs', `you already have ${active.length} runs in flight (limit ${cap}): wait or cancel one`, 429);
+      throw new LabError(
+        'too_many_runs',
+        `you already have ${active.length} runs in flight (limit ${cap}): wait or cancel one`,
+        429,
+      );
     }
   }
 
-  return Object.assign(service, { reconcile: (runId: string) => requireRun(runId).then(reconcile) });
+  return Object.assign(service, {
+    reconcile: (runId: string) => requireRun(runId).then(reconcile),
+  });
 }
 
 function invalidGraph(errors: { code: string; message: string }[]): LabError {
-  const summary = errors.slice(0, 3).map((e) => `${e.code}: ${e.message}`).join('; ');
-  return new LabError('invalid_graph', `the graph has ${errors.length} problem(s): ${summary}`, 400, { errors });
+  const summary = errors
+    .slice(0, 3)
+    .map((e) => `${e.code}: ${e.message}`)
+    .join('; ');
+  return new LabError(
+    'invalid_graph',
+    `the graph has ${errors.length} problem(s): ${summary}`,
+    400,
+    { errors },
+  );
 }
 
 export type { RunSnapshot };

@@ -135,8 +135,18 @@ export interface VectorHit {
 
 export interface VectorStore {
   readonly kind: 'sqlite' | 'qdrant';
-  upsert(collection: string, id: string, vector: number[], payload: Record<string, unknown>): Promise<void>;
-  search(collection: string, vector: number[], limit: number, filter?: Record<string, string>): Promise<VectorHit[]>;
+  upsert(
+    collection: string,
+    id: string,
+    vector: number[],
+    payload: Record<string, unknown>,
+  ): Promise<void>;
+  search(
+    collection: string,
+    vector: number[],
+    limit: number,
+    filter?: Record<string, string>,
+  ): Promise<VectorHit[]>;
   delete(collection: string, id: string): Promise<void>;
   health(): Promise<boolean>;
 }

@@ -111,7 +111,9 @@ export async function launchTemporal(options: LaunchOptions = {}): Promise<Tempo
   const address = `127.0.0.1:${port}`;
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) =>
-      reject(new Error(`temporal dev server exited (code ${code}) before it was ready:\n${stderr}`)),
+      reject(
+        new Error(`temporal dev server exited (code ${code}) before it was ready:\n${stderr}`),
+      ),
     ),
   );
   exited.catch(() => {}); // observed below; after start-up an exit is reported by stop()
@@ -154,5 +156,7 @@ export async function waitForTemporal(address: string, timeoutMs: number): Promi
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
-  throw new Error(`Temporal at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+  throw new Error(
+    `Temporal at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`,
+  );
 }

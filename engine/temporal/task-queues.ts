@@ -17,7 +17,10 @@ export function parseQueues(value: string): QueueName[] {
     byName.set(name, name as QueueName);
     byName.set(queue, name as QueueName);
   }
-  const queues = value.split(',').map((part) => part.trim()).filter(Boolean);
+  const queues = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   const unknown = queues.filter((q) => !byName.has(q));
   if (unknown.length > 0 || queues.length === 0) {
     throw new Error(

@@ -21,7 +21,9 @@ export interface TestEngine {
 
 /** Why Temporal tests cannot run here, or undefined when they can. CI never gets here (setup fails). */
 export function temporalUnavailable(): string | undefined {
-  return process.env.TEMPORAL_TEST_ADDRESS ? undefined : (process.env.TEMPORAL_TEST_UNAVAILABLE ?? 'no Temporal test server');
+  return process.env.TEMPORAL_TEST_ADDRESS
+    ? undefined
+    : (process.env.TEMPORAL_TEST_UNAVAILABLE ?? 'no Temporal test server');
 }
 
 /** The environment a test engine (and any worker process it spawns) runs with. */
@@ -33,7 +35,14 @@ export function testEnv(dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.
     LAB_TASK_QUEUE_PREFIX: `test-${randomBytes(4).toString('hex')}-`,
     ...extra,
   };
-  for (const key of ['OPENAI_API_KEY', 'SD_API_URL', 'RUNWAY_API_KEY', 'MONGODB_URL', 'S3_ENDPOINT', 'QDRANT_URL']) {
+  for (const key of [
+    'OPENAI_API_KEY',
+    'SD_API_URL',
+    'RUNWAY_API_KEY',
+    'MONGODB_URL',
+    'S3_ENDPOINT',
+    'QDRANT_URL',
+  ]) {
     if (!(key in extra)) delete env[key];
   }
   return env;

@@ -2,7 +2,13 @@
  * Builds graph documents in tests: `node(id, type, params)` and `edge('a.out', 'b.in')`,
  * filling typeVersion from the registry and positions on a grid.
  */
-import { GRAPH_SCHEMA_ID, GRAPH_VERSION, type GraphDocument, type GraphEdge, type GraphNode } from '../graph/document';
+import {
+  GRAPH_SCHEMA_ID,
+  GRAPH_VERSION,
+  type GraphDocument,
+  type GraphEdge,
+  type GraphNode,
+} from '../graph/document';
 import { NODE_REGISTRY } from '../../nodes/definitions';
 
 export function node(id: string, type: string, params: Record<string, unknown> = {}): GraphNode {
@@ -24,7 +30,10 @@ export function graph(nodes: GraphNode[], edges: GraphEdge[], name = 'test graph
     id: 'wf_test',
     name,
     description: '',
-    nodes: nodes.map((n, i) => ({ ...n, position: { x: (i % 4) * 320, y: Math.floor(i / 4) * 240 } })),
+    nodes: nodes.map((n, i) => ({
+      ...n,
+      position: { x: (i % 4) * 320, y: Math.floor(i / 4) * 240 },
+    })),
     edges,
     exposed: [],
     meta: {},

@@ -15,7 +15,11 @@ import { startTestEngine, type StartTestEngineOptions, type TestEngine } from '.
 export interface TestServer extends TestEngine {
   server: LabServer;
   url: string;
-  request<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
 }
 
@@ -30,7 +34,9 @@ export async function startTestServer(options: StartTestEngineOptions = {}): Pro
     async request<T>(method: string, path: string, body?: unknown) {
       const response = await fetch(`${url}${path}`, {
         method,
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        ...(body === undefined
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
       });
       const text = await response.text();
       return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
@@ -65,7 +71,9 @@ export class RunWatcher {
 
   static async watch(url: string, runId: string, sinceSeq?: number): Promise<RunWatcher> {
     const watcher = new RunWatcher(url);
-    watcher.ack = (await watcher.socket.timeout(10_000).emitWithAck('run:watch', { runId, sinceSeq })) as WatchAck;
+    watcher.ack = (await watcher.socket
+      .timeout(10_000)
+      .emitWithAck('run:watch', { runId, sinceSeq })) as WatchAck;
     watcher.events.unshift(...(watcher.ack.events ?? []));
     return watcher;
   }
@@ -86,7 +94,10 @@ export class RunWatcher {
   }
 
   untilEnd(timeoutMs?: number): Promise<RunEvent> {
-    return this.until((e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled', timeoutMs);
+    return this.until(
+      (e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled',
+      timeoutMs,
+    );
   }
 
   close(): void {
@@ -103,18 +114,38 @@ export interface ProbedVideo {
 
 export async function ffprobeVideo(file: string): Promise<ProbedVideo> {
   const { stdout } = await promisify(execFile)('ffprobe', [
-    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height:format=duration', '-of', 'json', file,
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=codec_name,width,height:format=duration',
+    '-of',
+    'json',
+    file,
   ]);
-  const parsed = JSON.parse(stdout) as { streams: { codec_name: string; width: number; height: number }[]; format: { duration: string } };
+  const parsed = JSON.parse(stdout) as {
+    streams: { codec_name: string; width: number; height: number }[];
+    format: { duration: string };
+  };
   const [stream] = parsed.streams;
-  return { codec: stream.codec_name, width: stream.width, height: stream.height, durationSec: Number(parsed.format.duration) };
+  return {
+    codec: stream.codec_name,
+    width: stream.width,
+    height: stream.height,
+    durationSec: Number(parsed.format.duration),
+  };
 }
 
 /** A shipped template, loaded, with param overrides (`{ 'frames.width': 384 }`) for fast tests. */
-export async function loadTemplate(name: string, overrides: Record<string, unknown> = {}): Promise<GraphDocument> {
+export async function loadTemplate(
+  name: string,
+  overrides: Record<string, unknown> = {},
+): Promise<GraphDocument> {
   const text = await readFile(new URL(`../../workflows/${name}.json`, import.meta.url), 'utf8');
   const loaded = loadGraph(text);
-  if (!loaded.ok) throw new Error(`template ${name} does not load: ${JSON.stringify(loaded.errors)}`);
+  if (!loaded.ok)
+    throw new Error(`template ${name} does not load: ${JSON.stringify(loaded.errors)}`);
   const graph = structuredClone(loaded.graph);
   for (const [key, value] of Object.entries(overrides)) {
     const [nodeId, param] = key.split('.');

@@ -15,7 +15,11 @@ import type { FanOutSpec } from '../graph/define-node';
 import type { RunEventInput } from '../graph/events';
 import type { NodeActivityInput, NodeActivityResult } from '../graph/plan';
 import { artifactRefSchema } from '../graph/values';
-import { NonRetryableNodeError, type NodeActivity, type NodeContext } from '../../nodes/activity-types';
+import {
+  NonRetryableNodeError,
+  type NodeActivity,
+  type NodeContext,
+} from '../../nodes/activity-types';
 import { getDefinition } from '../../nodes/definitions';
 import type { ArtifactService } from '../artifacts/artifact-service';
 import { describeProviders, type ProviderConfig } from '../providers/config';
@@ -49,7 +53,9 @@ const PROVIDER_FAMILY: Record<string, string> = {
   'runway-clip': 'clips',
 };
 
-export function createNodeActivities(deps: NodeActivityDeps): Record<string, (input: NodeActivityInput) => Promise<NodeActivityResult>> {
+export function createNodeActivities(
+  deps: NodeActivityDeps,
+): Record<string, (input: NodeActivityInput) => Promise<NodeActivityResult>> {
   return Object.fromEntries(
     Object.entries(deps.implementations).map(([type, implementation]) => [
       type,
@@ -67,19 +73,32 @@ async function runNodeActivity(
   const cacheKey = input.useCache ? nodeCacheKey(input, deps.providers) : undefined;
   if (cacheKey) {
     const hit = await deps.documents.cache.get(cacheKey);
-    if (hit && (await artifactsExist(deps.blobs, hit.outputs))) return { outputs: hit.outputs, cached: true };
+    if (hit && (await artifactsExist(deps.blobs, hit.outputs)))
+      return { outputs: hit.outputs, cached: true };
   }
 
   const previous = activity.info.heartbeatDetails as HeartbeatDetails | undefined;
   let details: HeartbeatDetails = { pct: 0, checkpoint: previous?.checkpoint };
-  const eventBase = { runId: input.runId, nodeId: input.nodeId, ...(input.index !== undefined ? { index: input.index } : {}) };
+  const eventBase = {
+    runId: input.runId,
+    nodeId: input.nodeId,
+    ...(input.index !== undefined ? { index: input.index } : {}),
+  };
   const attempt = activity.info.attempt;
   const emit = (type: RunEventInput['type'], fields: Partial<RunEventInput> = {}) =>
-    deps.sink.send([{ key: `act:${randomUUID()}`, type, at: new Date().toISOString(), ...eventBase, ...fields }]).catch(
-      (error: unknown) => deps.log?.(`could not report ${type} for ${input.nodeId}: ${String(error)}`),
-    );
+    deps.sink
+      .send([
+        { key: `act:${randomUUID()}`, type, at: new Date().toISOString(), ...eventBase, ...fields },
+      ])
+      .catch((error: unknown) =>
+        deps.log?.(`could not report ${type} for ${input.nodeId}: ${String(error)}`),
+      );
 
-  await emit('node.started', { status: 'running', progress: 0, stage: attempt > 1 ? `attempt ${attempt}` : undefined });
+  await emit('node.started', {
+    status: 'running',
+    progress: 0,
+    stage: attempt > 1 ? `attempt ${attempt}` : undefined,
+  });
   activity.heartbeat(details);
   // Cancellation reaches an activity only through heartbeats: keep them flowing even while a
   // node is busy in one long step.
@@ -101,7 +120,10 @@ async function runNodeActivity(
       const now = Date.now();
       if (now - lastProgressAt < PROGRESS_EVENT_INTERVAL_MS) return;
       lastProgressAt = now;
-      pendingProgress = emit('node.progress', { progress: details.pct, ...(details.stage ? { stage: details.stage } : {}) });
+      pendingProgress = emit('node.progress', {
+        progress: details.pct,
+        ...(details.stage ? { stage: details.stage } : {}),
+      });
     },
     checkpoint: previous?.checkpoint,
     saveCheckpoint(value) {
@@ -112,20 +134,30 @@ async function runNodeActivity(
     documents: deps.documents,
     providers: deps.providers,
     workDir,
-    log: (message) => deps.log?.(`[${input.nodeId}${input.index !== undefined ? `#${input.index}` : ''}] ${message}`),
+    log: (message) =>
+      deps.log?.(
+        `[${input.nodeId}${input.index !== undefined ? `#${input.index}` : ''}] ${message}`,
+      ),
   };
 
   try {
     const outputs = await implementation({ params: input.params, inputs: input.inputs, ctx });
     await pendingProgress;
     if (cacheKey) {
-      await deps.documents.cache.put({ key: cacheKey, nodeType: input.type, outputs, createdAt: new Date().toISOString() });
+      await deps.documents.cache.put({
+        key: cacheKey,
+        nodeType: input.type,
+        outputs,
+        createdAt: new Date().toISOString(),
+      });
     }
     return { outputs, cached: false };
   } catch (error) {
     if (activity.cancellationSignal.aborted) throw error;
     if (error instanceof NonRetryableNodeError) {
-      throw ApplicationFailure.nonRetryable(error.message, 'NonRetryableNodeError', { code: error.code });
+      throw ApplicationFailure.nonRetryable(error.message, 'NonRetryableNodeError', {
+        code: error.code,
+      });
     }
     throw error;
   } finally {
@@ -142,9 +174,13 @@ async function runNodeActivity(
  */
 export function nodeCacheKey(input: NodeActivityInput, providers: ProviderConfig): string {
   const definition = getDefinition(input.type);
-  const inputs = input.index === undefined || !definition?.fanOut ? input.inputs : itemInputs(input, definition.fanOut);
+  const inputs =
+    input.index === undefined || !definition?.fanOut
+      ? input.inputs
+      : itemInputs(input, definition.fanOut);
   const family = PROVIDER_FAMILY[input.type];
-  const provider = family && input.params.provider === 'auto' ? describeProviders(providers)[family] : undefined;
+  const provider =
+    family && input.params.provider === 'auto' ? describeProviders(providers)[family] : undefined;
   const material = canonicalJson({
     type: input.type,
     typeVersion: input.typeVersion,
@@ -164,13 +200,19 @@ function itemInputs(input: NodeActivityInput, fanOut: FanOutSpec): Record<string
     if (!Array.isArray(list) || list.length === 0) return null;
     return list[Math.min(index, list.length - 1)];
   };
-  const narrowed: Record<string, unknown> = { ...input.inputs, [fanOut.input]: pick(fanOut.input, fanOut.path) };
+  const narrowed: Record<string, unknown> = {
+    ...input.inputs,
+    [fanOut.input]: pick(fanOut.input, fanOut.path),
+  };
   for (const zip of fanOut.zip ?? []) narrowed[zip.input] = pick(zip.input, zip.path);
   return narrowed;
 }
 
 /** A cache hit is only good while its artifacts are still stored. */
-async function artifactsExist(blobs: BlobStore, outputs: Record<string, unknown>): Promise<boolean> {
+async function artifactsExist(
+  blobs: BlobStore,
+  outputs: Record<string, unknown>,
+): Promise<boolean> {
   const refs: string[] = [];
   const visit = (value: unknown) => {
     if (Array.isArray(value)) return value.forEach(visit);

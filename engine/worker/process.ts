@@ -34,7 +34,10 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     );
   }
   const serverUrl =
-    options.serverUrl ?? env.LAB_SERVER_URL ?? runtime?.serverUrl ?? `http://${env.HOST || '127.0.0.1'}:${env.PORT || '8080'}`;
+    options.serverUrl ??
+    env.LAB_SERVER_URL ??
+    runtime?.serverUrl ??
+    `http://${env.HOST || '127.0.0.1'}:${env.PORT || '8080'}`;
   const { documents, blobs } = await openStores({ dataDir, env });
   const sink = socketSink({ serverUrl, token: workerToken(dataDir, env), log });
   const queues = options.queues ?? ALL_QUEUES;

@@ -51,14 +51,16 @@ export function socketSink(options: SocketSinkOptions): ProgressSink {
   // such a disconnect by itself; the server is probably restarting, so keep knocking.
   let closed = false;
   socket.on('disconnect', (reason) => {
-    if (reason === 'io server disconnect' && !closed) setTimeout(() => closed || socket.connect(), 500);
+    if (reason === 'io server disconnect' && !closed)
+      setTimeout(() => closed || socket.connect(), 500);
   });
 
   async function deliver(events: RunEventInput[]): Promise<void> {
     const deadline = Date.now() + ackTimeoutMs;
     for (;;) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`server did not acknowledge run events within ${ackTimeoutMs} ms`);
+      if (remaining <= 0)
+        throw new Error(`server did not acknowledge run events within ${ackTimeoutMs} ms`);
       try {
         // emitWithAck buffers while disconnected and sends on reconnect.
         const ack = (await socket.timeout(remaining).emitWithAck('events', events)) as WorkerAck;

@@ -2,7 +2,13 @@
  * Starts Temporal workers for the given task queues in this process: the interpreter
  * workflow on `lab-workflows`, node activities on `lab-cpu` / `lab-gpu` / `lab-io`.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+} from '@temporalio/worker';
 import { TASK_QUEUES, type QueueName } from '../temporal/task-queues';
 import { createNodeActivities, type NodeActivityDeps } from './node-activities';
 import { createReportActivities } from './report-activities';
@@ -31,7 +37,9 @@ function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.LAB_TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel) });
+    Runtime.install({
+      logger: new DefaultLogger((process.env.LAB_TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel),
+    });
   } catch {
     // Already installed by the host process (e.g. a test): keep its logger.
   }
@@ -56,13 +64,19 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
       shutdownGraceTime: '2 seconds',
     } as const;
     if (queue === 'workflows') {
-      workers.push(await Worker.create({ ...common, workflowBundle: { codePath: await workflowBundlePath() } }));
+      workers.push(
+        await Worker.create({
+          ...common,
+          workflowBundle: { codePath: await workflowBundlePath() },
+        }),
+      );
     } else {
       workers.push(
         await Worker.create({
           ...common,
           activities,
-          maxConcurrentActivityTaskExecutions: queue === 'gpu' ? (options.gpuSlots ?? gpuSlotsFromEnv()) : queue === 'io' ? 20 : 4,
+          maxConcurrentActivityTaskExecutions:
+            queue === 'gpu' ? (options.gpuSlots ?? gpuSlotsFromEnv()) : queue === 'io' ? 20 : 4,
         }),
       );
     }

@@ -4,7 +4,14 @@
  * instead of re-running webpack every time.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,7 +29,9 @@ const SOURCE_FILES = [
   join(engineDir, 'temporal', 'task-queues.ts'),
 ];
 
-export async function workflowBundlePath(cacheDir = join(tmpdir(), 'charlab-workflow-bundles')): Promise<string> {
+export async function workflowBundlePath(
+  cacheDir = join(tmpdir(), 'charlab-workflow-bundles'),
+): Promise<string> {
   const require = createRequire(import.meta.url);
   const sdkVersion = (require('@temporalio/workflow/package.json') as { version: string }).version;
   const hash = createHash('sha256').update(sdkVersion);

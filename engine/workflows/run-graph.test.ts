@@ -21,7 +21,12 @@ interface Behaviour {
   hangTitles: Set<string>;
 }
 
-const behaviour: Behaviour = { frameMs: 50, failTitles: new Set(), flakyOnce: false, hangTitles: new Set() };
+const behaviour: Behaviour = {
+  frameMs: 50,
+  failTitles: new Set(),
+  flakyOnce: false,
+  hangTitles: new Set(),
+};
 const calls: Record<string, number> = {};
 const aborted: string[] = [];
 let inFlightFrames = 0;
@@ -73,13 +78,20 @@ const implementations: Record<string, NodeActivity> = {
         }
       }
       if (behaviour.failTitles.has(storyboard.title)) {
-        throw new NonRetryableNodeError(`reference image of ${storyboard.title} is corrupt`, 'bad_reference');
+        throw new NonRetryableNodeError(
+          `reference image of ${storyboard.title} is corrupt`,
+          'bad_reference',
+        );
       }
-      if (behaviour.flakyOnce && ctx.attempt === 1) throw new Error('GPU out of memory (transient)');
+      if (behaviour.flakyOnce && ctx.attempt === 1)
+        throw new Error('GPU out of memory (transient)');
       ctx.progress(0.5, 'sampling');
       await sleep(behaviour.frameMs, ctx.signal);
       const shot = storyboard.shots[ctx.index!];
-      const frame: ArtifactRef = await ctx.artifacts.putBytes(Buffer.from(`frame ${shot.prompt}`), 'image/png');
+      const frame: ArtifactRef = await ctx.artifacts.putBytes(
+        Buffer.from(`frame ${shot.prompt}`),
+        'image/png',
+      );
       return { frames: frame };
     } finally {
       inFlightFrames -= 1;
@@ -88,7 +100,10 @@ const implementations: Record<string, NodeActivity> = {
   'ffmpeg-merge': async ({ inputs, ctx }) => {
     count('ffmpeg-merge');
     const clips = inputs.clips as ArtifactRef[];
-    const video = await ctx.artifacts.putBytes(Buffer.from(`video of ${clips.map((c) => c.id).join(',')}`), 'video/mp4');
+    const video = await ctx.artifacts.putBytes(
+      Buffer.from(`video of ${clips.map((c) => c.id).join(',')}`),
+      'video/mp4',
+    );
     return { video };
   },
   'runway-clip': async ({ inputs, ctx }) => {
@@ -147,11 +162,17 @@ describe.skipIf(unavailable)('runGraph interpreter on a real Temporal server', (
     expect(log.at(-1)!.type).toBe('run.completed');
     for (const name of ['a', 'b']) {
       for (let index = 0; index < 3; index++) {
-        const item = log.filter((e) => e.nodeId === `frames-${name}` && e.index === index).map((e) => e.type);
+        const item = log
+          .filter((e) => e.nodeId === `frames-${name}` && e.index === index)
+          .map((e) => e.type);
         expect(item).toContain('node.started');
         expect(item).toContain('node.completed');
       }
-      expect(snapshot.nodes[`frames-${name}`]).toMatchObject({ status: 'succeeded', done: 3, total: 3 });
+      expect(snapshot.nodes[`frames-${name}`]).toMatchObject({
+        status: 'succeeded',
+        done: 3,
+        total: 3,
+      });
     }
     expect(maxInFlightFrames).toBeLessThanOrEqual(4); // 2 per node (maxParallel) × 2 branches
     const merged = snapshot.nodes.merge.outputs?.video as ArtifactRef;
@@ -168,8 +189,11 @@ describe.skipIf(unavailable)('runGraph interpreter on a real Temporal server', (
     const snapshot = await lab.engine.runs.waitForEnd(second.id, 60_000);
     expect(snapshot.status).toBe('succeeded');
     expect(calls).toEqual(before);
-    for (const id of ['story-a', 'frames-a', 'clips-a', 'merge']) expect(snapshot.nodes[id].status).toBe('cached');
-    expect((await events(second.id)).filter((e) => e.type === 'node.cached').length).toBeGreaterThan(4);
+    for (const id of ['story-a', 'frames-a', 'clips-a', 'merge'])
+      expect(snapshot.nodes[id].status).toBe('cached');
+    expect(
+      (await events(second.id)).filter((e) => e.type === 'node.cached').length,
+    ).toBeGreaterThan(4);
 
     // A rerun from one node re-executes that node and what is downstream only.
     const rerun = await lab.engine.runs.rerun(second.id, { fromNodeId: 'clips-b' });

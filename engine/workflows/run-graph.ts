@@ -61,9 +61,15 @@ class SkippedError extends Error {}
 
 type NodeActivity = (input: NodeActivityInput) => Promise<NodeActivityResult>;
 /** One activity type per node type; per-node options are set on each call. */
-const nodeActivities = proxyActivities<Record<string, NodeActivity>>({ startToCloseTimeout: '10 minutes' });
+const nodeActivities = proxyActivities<Record<string, NodeActivity>>({
+  startToCloseTimeout: '10 minutes',
+});
 
-export async function runGraph({ runId, plan, taskQueuePrefix = '' }: RunGraphInput): Promise<RunGraphResult> {
+export async function runGraph({
+  runId,
+  plan,
+  taskQueuePrefix = '',
+}: RunGraphInput): Promise<RunGraphResult> {
   const state: Record<string, NodeState> = Object.fromEntries(
     plan.order.map((id) => [id, { status: 'pending' as NodeStatus }]),
   );
@@ -106,7 +112,10 @@ export async function runGraph({ runId, plan, taskQueuePrefix = '' }: RunGraphIn
     }
     if (cancelledNodes.has(node.id)) return markCancelled(node.id);
     const parentOutputs = new Map(
-      node.parents.map((p, i) => [p, (parentResults[i] as PromiseFulfilledResult<Record<string, unknown>>).value]),
+      node.parents.map((p, i) => [
+        p,
+        (parentResults[i] as PromiseFulfilledResult<Record<string, unknown>>).value,
+      ]),
     );
     const inputs = wireInputs(node, parentOutputs);
 
@@ -189,30 +198,41 @@ export async function runGraph({ runId, plan, taskQueuePrefix = '' }: RunGraphIn
     let allCached = true;
     // One failed item cancels its in-flight siblings: the node has failed either way.
     const fanOutScope = new CancellationScope();
-    const results = await fanOutScope.run(() => mapWithLimit(items.length, step.maxParallel, async (index) => {
-      try {
-        const result = await callActivity(node, step, { ...base, index, total: items.length });
-        st.done = (st.done ?? 0) + 1;
-        allCached &&= result.cached;
-        events.emit(result.cached ? 'node.cached' : 'node.completed', {
-          nodeId: node.id,
-          index,
-          status: result.cached ? 'cached' : 'succeeded',
-          outputs: result.outputs,
-        });
-        return result.outputs;
-      } catch (error) {
-        if (!isCancellation(error)) {
-          events.emit('node.failed', { nodeId: node.id, index, status: 'failed', error: describeError(error) });
-          fanOutScope.cancel();
+    const results = await fanOutScope.run(() =>
+      mapWithLimit(items.length, step.maxParallel, async (index) => {
+        try {
+          const result = await callActivity(node, step, { ...base, index, total: items.length });
+          st.done = (st.done ?? 0) + 1;
+          allCached &&= result.cached;
+          events.emit(result.cached ? 'node.cached' : 'node.completed', {
+            nodeId: node.id,
+            index,
+            status: result.cached ? 'cached' : 'succeeded',
+            outputs: result.outputs,
+          });
+          return result.outputs;
+        } catch (error) {
+          if (!isCancellation(error)) {
+            events.emit('node.failed', {
+              nodeId: node.id,
+              index,
+              status: 'failed',
+              error: describeError(error),
+            });
+            fanOutScope.cancel();
+          }
+          throw error;
         }
-        throw error;
-      }
-    }));
+      }),
+    );
     return { outputs: collectItems(step, results), cached: allCached };
   }
 
-  function callActivity(node: PlanNode, step: ActivityStep, input: NodeActivityInput): Promise<NodeActivityResult> {
+  function callActivity(
+    node: PlanNode,
+    step: ActivityStep,
+    input: NodeActivityInput,
+  ): Promise<NodeActivityResult> {
     const options: ActivityOptions = {
       taskQueue: `${taskQueuePrefix}${step.taskQueue}`,
       startToCloseTimeout: `${step.startToCloseSec} seconds`,
@@ -263,7 +283,10 @@ export async function runGraph({ runId, plan, taskQueuePrefix = '' }: RunGraphIn
 }
 
 /** Builds each input port's value from the parents' outputs, in edge order. */
-function wireInputs(node: PlanNode, parentOutputs: Map<string, Record<string, unknown>>): Record<string, unknown> {
+function wireInputs(
+  node: PlanNode,
+  parentOutputs: Map<string, Record<string, unknown>>,
+): Record<string, unknown> {
   const inputs: Record<string, unknown> = {};
   for (const [port, { list, sources }] of Object.entries(node.inputs)) {
     const values = sources.map((source) => parentOutputs.get(source.node)?.[source.port]);
@@ -282,13 +305,19 @@ function fanOutItems(value: unknown, path?: 'shots'): unknown[] | undefined {
 }
 
 /** Fan-out items return one value per list output; the node's output is the list of them. */
-function collectItems(step: ActivityStep, results: Record<string, unknown>[]): Record<string, unknown> {
+function collectItems(
+  step: ActivityStep,
+  results: Record<string, unknown>[],
+): Record<string, unknown> {
   const outputs: Record<string, unknown> = {};
   for (const port of step.listOutputs) outputs[port] = results.map((r) => r[port]);
   return outputs;
 }
 
-function leafOutputs(plan: ExecutionPlan, state: Record<string, NodeState>): Record<string, Record<string, unknown>> {
+function leafOutputs(
+  plan: ExecutionPlan,
+  state: Record<string, NodeState>,
+): Record<string, Record<string, unknown>> {
   const consumed = new Set(plan.order.flatMap((id) => plan.nodes[id].parents));
   const outputs: Record<string, Record<string, unknown>> = {};
   for (const id of plan.order) {
@@ -299,7 +328,11 @@ function leafOutputs(plan: ExecutionPlan, state: Record<string, NodeState>): Rec
 }
 
 /** Runs `count` tasks with at most `limit` in flight; deterministic under replay. */
-async function mapWithLimit<T>(count: number, limit: number, task: (index: number) => Promise<T>): Promise<T[]> {
+async function mapWithLimit<T>(
+  count: number,
+  limit: number,
+  task: (index: number) => Promise<T>,
+): Promise<T[]> {
   const results = new Array<T>(count);
   let next = 0;
   let failure: unknown;

@@ -24,7 +24,10 @@ export const ffmpegMerge = defineNode({
   }),
   paramUi: {
     crossfadeSec: { label: 'Crossfade (s)', help: '0 cuts straight from clip to clip' },
-    subtitles: { widget: 'toggle', help: 'burns the shots\' dialogue in when a storyboard is wired' },
+    subtitles: {
+      widget: 'toggle',
+      help: "burns the shots' dialogue in when a storyboard is wired",
+    },
     crf: { advanced: true, label: 'Quality (CRF, lower is better)' },
   },
   runsOn: 'lab-cpu',

@@ -21,7 +21,10 @@ export const gptStoryboard = defineNode({
     style: z.string().max(200).default('cinematic, soft light'),
   }),
   paramUi: {
-    provider: { widget: 'select', help: 'auto uses OpenAI when OPENAI_API_KEY is set, else the local rules' },
+    provider: {
+      widget: 'select',
+      help: 'auto uses OpenAI when OPENAI_API_KEY is set, else the local rules',
+    },
     model: { advanced: true },
     shots: { label: 'Shots (at most)' },
     shotDurationSec: { label: 'Seconds per shot' },

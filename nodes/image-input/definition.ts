@@ -16,5 +16,7 @@ export const imageInput = defineNode({
   runsOn: 'workflow',
   evaluate: (params) => ({ image: params.image }),
   check: (params) =>
-    params.image === null ? [{ param: 'image', message: 'no image uploaded: upload one in the inspector' }] : [],
+    params.image === null
+      ? [{ param: 'image', message: 'no image uploaded: upload one in the inspector' }]
+      : [],
 });

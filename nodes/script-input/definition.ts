@@ -14,11 +14,15 @@ export const scriptInput = defineNode({
     text: z
       .string()
       .max(20_000)
-      .default('A lone explorer reaches the top of the ridge. She looks out over the glowing valley.'),
+      .default(
+        'A lone explorer reaches the top of the ridge. She looks out over the glowing valley.',
+      ),
   }),
   paramUi: { text: { widget: 'textarea', label: 'Script' } },
   runsOn: 'workflow',
   evaluate: (params) => ({ text: params.text }),
   check: (params) =>
-    params.text.trim() === '' ? [{ param: 'text', message: 'the script is empty: type a few sentences' }] : [],
+    params.text.trim() === ''
+      ? [{ param: 'text', message: 'the script is empty: type a few sentences' }]
+      : [],
 });

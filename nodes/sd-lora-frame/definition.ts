@@ -7,7 +7,8 @@ export const sdLoraFrame = defineNode({
   version: 1,
   title: 'Frames (SD + LoRA)',
   category: 'Images',
-  description: 'Renders one key frame per shot; the character LoRA and trigger word keep faces consistent.',
+  description:
+    'Renders one key frame per shot; the character LoRA and trigger word keep faces consistent.',
   inputs: {
     storyboard: { type: 'storyboard', label: 'Storyboard' },
     character: { type: 'character', label: 'Character', optional: true },
@@ -29,7 +30,7 @@ export const sdLoraFrame = defineNode({
     steps: { advanced: true },
     cfgScale: { advanced: true, label: 'CFG scale' },
     sampler: { advanced: true },
-    checkpoint: { advanced: true, help: 'empty keeps the server\'s current model' },
+    checkpoint: { advanced: true, help: "empty keeps the server's current model" },
   },
   runsOn: 'lab-gpu',
   fanOut: { input: 'storyboard', path: 'shots' },
