@@ -7,7 +7,7 @@ export const consistencyCheck = defineNode({
   version: 1,
   title: 'Consistency check',
   category: 'Quality',
-  description: 'Measures how close each frame\'s face is to the character\'s references.',
+  description: "Measures how close each frame's face is to the character's references.",
   inputs: {
     frames: { type: 'image[]', label: 'Frames' },
     character: { type: 'character', label: 'Character' },
