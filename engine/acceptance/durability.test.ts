@@ -202,10 +202,12 @@ describe.skipIf(temporalUnavailable())('durability: worker crash, cancel, failur
     expect(snapshot.nodes['merge-a'].status).toBe('skipped');
     expect(snapshot.nodes['merge-b'].status).toBe('succeeded');
     expect(snapshot.error).toContain('frames-a');
-    // Non-retryable: the corrupt image was tried once per item, not three times.
-    const attempts = watcher.events.filter(
-      (e) => e.type === 'node.started' && e.nodeId === 'frames-a' && e.index === 0,
+    // Non-retryable: each item that ran was tried once (a failed item cancels its siblings,
+    // so a sibling may never have started).
+    const starts = watcher.events.filter(
+      (e) => e.type === 'node.started' && e.nodeId === 'frames-a' && e.index !== undefined,
     );
-    expect(attempts.length).toBe(1);
+    expect(starts.length).toBeGreaterThan(0);
+    expect(new Set(starts.map((e) => e.index)).size).toBe(starts.length);
   });
 });
