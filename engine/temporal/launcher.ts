@@ -45,7 +45,10 @@ export class TemporalNotFoundError extends Error {
 }
 
 /** Locates a `temporal` binary: TEMPORAL_CLI_PATH, then PATH, then the SDK's download cache. */
-export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
+export function findTemporalCli(
+  env: NodeJS.ProcessEnv = process.env,
+  sdkCacheDir = tmpdir(),
+): string {
   const tried: string[] = [];
   if (env.TEMPORAL_CLI_PATH) {
     if (existsSync(env.TEMPORAL_CLI_PATH)) return env.TEMPORAL_CLI_PATH;
@@ -66,12 +69,12 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
   if (existsSync(pipUser)) return pipUser;
   tried.push(pipUser);
   try {
-    const cached = readdirSync(tmpdir()).filter((f) => f.startsWith('temporal-sdk-typescript-'));
-    if (cached.length > 0) return join(tmpdir(), cached.sort().at(-1)!);
+    const cached = readdirSync(sdkCacheDir).filter((f) => f.startsWith('temporal-sdk-typescript-'));
+    if (cached.length > 0) return join(sdkCacheDir, cached.sort().at(-1)!);
   } catch {
     // no readable tmpdir: nothing cached
   }
-  tried.push(`${tmpdir()}/temporal-sdk-typescript-*`);
+  tried.push(`${sdkCacheDir}/temporal-sdk-typescript-*`);
   throw new TemporalNotFoundError(tried);
 }
 
