@@ -37,8 +37,15 @@ function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
+    const level = (process.env.LAB_TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel;
     Runtime.install({
-      logger: new DefaultLogger((process.env.LAB_TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel),
+      logger: new DefaultLogger(level, (entry) => {
+        // One worker per queue is deliberate: a queue with only workflows or only activities
+        // is not worth a warning.
+        if (/^No (activities|workflows|Nexus services) registered/.test(entry.message)) return;
+        const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+        console.error(`${at} [${entry.level}] ${entry.message}`, entry.meta ?? '');
+      }),
     });
   } catch {
     // Already installed by the host process (e.g. a test): keep its logger.
