@@ -8,6 +8,7 @@ import type { RunEvent } from '../graph/events';
 import type { ArtifactRef, Storyboard } from '../graph/values';
 import { NonRetryableNodeError, type NodeActivity } from '../../nodes/activity-types';
 import { edge, graph, node } from '../testing/graph-builder';
+import { runStateQuery } from './run-graph';
 import { startTestEngine, temporalUnavailable, type TestEngine } from '../testing/engine-harness';
 
 interface Behaviour {
@@ -257,6 +258,17 @@ describe.skipIf(unavailable)('runGraph interpreter on a real Temporal server', (
     try {
       const run = await lab.engine.runs.start({ graph: twoBranchGraph(2, 'node-cancel') });
       await waitFor(async () => inFlightFrames >= 1);
+      // The runState query answers from the workflow itself, mid-run.
+      const handle = lab.engine.temporal.client.workflow.getHandle(run.temporalWorkflowId);
+      await waitFor(
+        async () => (await handle.query(runStateQuery))['frames-a'].status === 'running',
+      );
+      const state = await handle.query(runStateQuery);
+      expect(state['script-a']).toMatchObject({
+        status: 'succeeded',
+        outputs: { text: 'node-cancel a' },
+      });
+      expect(state['frames-a'].total).toBe(2);
       await lab.engine.runs.cancelNode(run.id, 'frames-a');
       const snapshot = await lab.engine.runs.waitForEnd(run.id, 60_000);
       expect(snapshot.nodes['frames-a'].status).toBe('cancelled');
