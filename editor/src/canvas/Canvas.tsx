@@ -232,6 +232,7 @@ export function Canvas(props: CanvasProps) {
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#2a2f3a" />
         <MiniMap
+          style={{ width: 160, height: 104 }}
           pannable
           zoomable
           nodeStrokeWidth={2}

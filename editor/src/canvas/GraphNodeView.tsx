@@ -87,6 +87,16 @@ function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         <span className="graph-node__title" title={info?.description}>
           {title}
         </span>
+        {problems && (
+          // A badge, not the messages: the node must not grow and shrink while it is wired up.
+          <span
+            className="problem-badge"
+            title={problems.map((p) => p.message).join('\n')}
+            data-testid="node-problems"
+          >
+            ! {problems.length}
+          </span>
+        )}
         {status && status !== 'pending' && (
           <span className={`status-chip status-chip--${status}`} data-testid="node-status">
             {status === 'cached' ? 'cached' : NODE_STATUS_LABEL[status]}
@@ -154,16 +164,7 @@ function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
           {run.error}
         </p>
       )}
-      {problems && (
-        <ul className="graph-node__problems">
-          {problems.slice(0, 3).map((problem, index) => (
-            <li key={index} title={problem.code}>
-              {problem.message}
-            </li>
-          ))}
-          {problems.length > 3 && <li>+{problems.length - 3} more in the inspector</li>}
-        </ul>
-      )}
+
       {outputs && <OutputPreview preview={preview} onOpenImage={openImage} compact />}
     </div>
   );

@@ -28,7 +28,15 @@ export function useRunWatch(
       (snapshot) => alive && store.set({ feed: feedSnapshot(current(), snapshot) }),
       (error: unknown) => alive && onError(error instanceof Error ? error.message : String(error)),
     );
-    const stop = watchRun(runId, () => resumeSeq(current()), {
+    // The first watch asks for every stored event (the log starts at "run started");
+    // a re-watch after a reconnect asks only for what the folded snapshot has not seen.
+    let watched = false;
+    const resumeFrom = () => {
+      const from = watched ? resumeSeq(current()) : 0;
+      watched = true;
+      return from;
+    };
+    const stop = watchRun(runId, resumeFrom, {
       snapshot: (snapshot, backlog) =>
         store.set({ feed: backlog.reduce(feedEvent, feedSnapshot(current(), snapshot)) }),
       event: (event) => store.set({ feed: feedEvent(current(), event) }),
