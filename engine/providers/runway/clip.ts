@@ -8,6 +8,7 @@ import { LabError } from '../../errors';
 import type { Camera, Shot } from '../../graph/values';
 import type { Collection, ExternalTaskRecord } from '../../stores/ports';
 import { NonRetryableNodeError } from '../../../nodes/activity-types';
+import { sleep } from '../sleep';
 
 export interface RunwayClipParams {
   model: string;
@@ -500,22 +501,4 @@ function errorText(text: string): string {
     // not JSON
   }
   return text ? `"${text.slice(0, 200)}"` : '';
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -14,10 +14,10 @@ import {
   sdJson,
   sdRequest,
   shotSeed,
-  sleep,
   type SdRenderParams,
   type SdServerConfig,
 } from './sd-http';
+import { sleep } from '../sleep';
 
 export type { SdRenderParams, SdServerConfig } from './sd-http';
 

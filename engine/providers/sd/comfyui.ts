@@ -16,10 +16,10 @@ import {
   sdJson,
   sdRequest,
   shotSeed,
-  sleep,
   type SdRenderParams,
 } from './sd-http';
 import type { RenderFrameArgs } from './a1111';
+import { sleep } from '../sleep';
 
 export type { RenderFrameArgs } from './a1111';
 
