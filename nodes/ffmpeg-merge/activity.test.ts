@@ -164,10 +164,9 @@ describe('ffmpeg-merge activity', () => {
       ctx: t.ctx,
     });
 
-    // Dialogue wins over the description; the third clip has no shot, so no cue.
+    // Only dialogue is subtitled: shot 1 has none, the third clip has no shot.
     expect(await readFile(join(t.ctx.workDir, 'subtitles.srt'), 'utf8')).toBe(
-      '1\n00:00:00,000 --> 00:00:01,000\nShe reaches the ridge.\n\n' +
-        '2\n00:00:01,000 --> 00:00:02,500\nWe made it: 100%, [really]!\n',
+      '1\n00:00:01,000 --> 00:00:02,500\nWe made it: 100%, [really]!\n',
     );
     const ref = video as ArtifactRef;
     expect(ref.sha256).not.toBe(plain.sha256);

@@ -1,7 +1,7 @@
 /**
  * Joins the clips into the final MP4: each clip normalised to the requested size and frame
  * rate, cut together or crossfaded, with optional music and burned-in subtitles taken from
- * the storyboard's dialogue (or descriptions) and timed by the clips' real durations.
+ * the storyboard's dialogue and timed by the clips' real durations.
  */
 import { join } from 'node:path';
 import type { z } from 'zod';
@@ -45,11 +45,9 @@ export const ffmpegMergeActivity: NodeActivity<Params> = async ({ params, inputs
   let captions: (string | undefined)[] | undefined;
   if (params.subtitles && inputs.storyboard !== undefined && inputs.storyboard !== null) {
     const storyboard = requireStoryboard(inputs.storyboard);
-    // Clip i shows shot i; extra clips (more clips than shots) get no caption.
-    captions = clips.map((_, i) => {
-      const shot = storyboard.shots[i];
-      return shot ? shot.dialogue?.trim() || shot.description : undefined;
-    });
+    // Clip i shows shot i; subtitles carry what is said (descriptions are the frames' job),
+    // so shots without dialogue and extra clips get no cue.
+    captions = clips.map((_, i) => storyboard.shots[i]?.dialogue?.trim() || undefined);
   }
 
   const output = join(ctx.workDir, 'merged.mp4');

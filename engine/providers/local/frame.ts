@@ -65,7 +65,9 @@ export async function renderLocalFrame(args: LocalFrameArgs): Promise<LocalFrame
 
   const subjectHeight = Math.round(height * layout.heightFraction);
   const subject = args.referenceImage
-    ? `[0:v]scale=-2:${subjectHeight}:flags=lanczos,format=rgba[subject]`
+    ? // A soft oval matte, so the reference reads as a character in the scene, not a pasted card.
+      `[0:v]scale=-2:${subjectHeight}:flags=lanczos,format=rgba,` +
+      `geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='alpha(X,Y)*clip(2.2-2.2*hypot(X/W*2-1,Y/H*2-1.15),0,1)'[subject]`
     : `${silhouetteSource(subjectHeight)}[subject]`;
   const overlayX = `(main_w-overlay_w)*${layout.xAnchor.toFixed(3)}`;
   const overlayY = `main_h-overlay_h*${layout.visibleFraction.toFixed(3)}`;
