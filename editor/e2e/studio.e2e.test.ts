@@ -170,6 +170,7 @@ describe.skipIf(skip)('studio', () => {
     await expect
       .poll(() => page.getByTestId('save-state').textContent(), { timeout: 20_000 })
       .toContain('Saved');
+    await dismissToasts(page);
     await screenshot(page, 'studio-built');
   });
 
