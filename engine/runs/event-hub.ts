@@ -1,9 +1,20 @@
 /**
- * The run event hub: every event is stored first (getting its per-run seq), folded into the
- * run's stored snapshot, then pushed to live listeners (Socket.IO rooms, the CLI). A listener
- * that (re)subscribes reads what it missed with `since(runId, seq)`.
+ * The run event hub: every event is stored first (getting its per-run seq), then pushed to
+ * live listeners (Socket.IO rooms, the CLI). A listener that (re)subscribes reads what it
+ * missed with `since(runId, seq)`.
+ *
+ * The stored events are the truth; a run's snapshot is their fold. The folded snapshot is
+ * written back to the run record only on milestones (a node or the run ending), not on every
+ * progress tick, because the record also holds the graph and plan; `snapshot()` folds the few
+ * events after the stored one, so readers always see the latest state.
  */
-import { applyEvent, type RunEvent, type RunEventInput } from '../graph/events';
+import {
+  applyEvent,
+  foldEvents,
+  type RunEvent,
+  type RunEventInput,
+  type RunSnapshot,
+} from '../graph/events';
 import type { DocumentStore } from '../stores/ports';
 
 export type RunEventListener = (event: RunEvent) => void;
@@ -20,7 +31,7 @@ export class EventHub {
   async append(input: RunEventInput): Promise<RunEvent | null> {
     const event = await this.documents.events.append(input);
     if (!event) return null;
-    await this.updateSnapshot(event);
+    if (isMilestone(event)) await this.persistSnapshot(event);
     for (const listener of this.listeners.get(event.runId) ?? []) listener(event);
     for (const listener of this.anyListeners) listener(event);
     return event;
@@ -28,6 +39,13 @@ export class EventHub {
 
   async since(runId: string, sinceSeq = 0): Promise<RunEvent[]> {
     return this.documents.events.list(runId, sinceSeq);
+  }
+
+  /** The run's current snapshot: the stored one plus every event stored after it. */
+  async snapshot(runId: string): Promise<RunSnapshot | null> {
+    const run = await this.documents.runs.get(runId);
+    if (!run) return null;
+    return foldEvents(run.snapshot, await this.since(runId, run.snapshot.seq));
   }
 
   /** Live events of one run; returns the unsubscribe function. */
@@ -47,7 +65,7 @@ export class EventHub {
     return () => this.anyListeners.delete(listener);
   }
 
-  private async updateSnapshot(event: RunEvent): Promise<void> {
+  private async persistSnapshot(event: RunEvent): Promise<void> {
     const previous = this.snapshotQueues.get(event.runId) ?? Promise.resolve();
     const next = previous.then(async () => {
       const run = await this.documents.runs.get(event.runId);
@@ -70,4 +88,12 @@ export class EventHub {
       if (this.snapshotQueues.get(event.runId) === settled) this.snapshotQueues.delete(event.runId);
     }
   }
+}
+
+/** Events after which the stored snapshot is brought up to date: a node or the run ended. */
+function isMilestone(event: RunEvent): boolean {
+  if (event.type.startsWith('run.')) return true;
+  return (
+    event.index === undefined && event.type !== 'node.progress' && event.type !== 'node.started'
+  );
 }

@@ -44,12 +44,9 @@ export function createRunService(deps: RunServiceDeps): RunService {
 
   async function requireActive(runId: string): Promise<RunRecord> {
     const run = await requireRun(runId);
-    if (isTerminalRunStatus(run.snapshot.status)) {
-      throw new LabError(
-        'run_not_active',
-        `run ${runId} already ended (${run.snapshot.status})`,
-        409,
-      );
+    const status = (await events.snapshot(runId))?.status ?? run.snapshot.status;
+    if (isTerminalRunStatus(status)) {
+      throw new LabError('run_not_active', `run ${runId} already ended (${status})`, 409);
     }
     return run;
   }
@@ -127,9 +124,7 @@ export function createRunService(deps: RunServiceDeps): RunService {
 
     get: (runId) => documents.runs.get(runId),
 
-    async snapshot(runId) {
-      return (await documents.runs.get(runId))?.snapshot ?? null;
-    },
+    snapshot: (runId) => events.snapshot(runId),
 
     list: (filter = {}) =>
       documents.runs.list({

@@ -143,7 +143,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/api/runs/:id', async (request) => {
     const run = await requireRun(requireId(request.params), ownerOf(request));
-    return run.snapshot;
+    return (await engine.runs.snapshot(run.id)) ?? run.snapshot;
   });
 
   app.post('/api/runs/:id/cancel', async (request, reply) => {
