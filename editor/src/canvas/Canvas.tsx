@@ -10,6 +10,7 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
+  useStore,
 } from '@xyflow/react';
 import type {
   Connection,
@@ -39,6 +40,9 @@ import TypedEdge from './TypedEdge';
 // Module scope: a new object per render would make React Flow re-mount every node.
 const nodeTypes: NodeTypes = { graph: GraphNodeView };
 const edgeTypes: EdgeTypes = { typed: TypedEdge };
+
+/** Below this zoom nodes are drawn without labels, previews or shadows. */
+const FAR_ZOOM = 0.4;
 
 /** Above this many nodes only what is on screen is rendered. */
 const VIRTUALIZE_ABOVE = 150;
@@ -81,6 +85,9 @@ export function Canvas(props: CanvasProps) {
   } = props;
   const flow = useReactFlow<FlowNode, FlowEdge>();
   const [fileOver, setFileOver] = useState(false);
+  // Far out, node details are unreadable anyway: skip painting them (a boolean selector, so
+  // this re-renders only when the zoom crosses the threshold).
+  const far = useStore((s) => s.transform[2] < FAR_ZOOM);
   // Fit a loaded graph once; an empty canvas must not jump when its first node lands.
   const [fitOnLoad] = useState(nodes.length > 0);
   const latest = useRef({ nodes, edges });
@@ -196,7 +203,7 @@ export function Canvas(props: CanvasProps) {
 
   return (
     <div
-      className={`canvas${fileOver ? ' is-file-over' : ''}`}
+      className={`canvas${fileOver ? ' is-file-over' : ''}${far ? ' is-far' : ''}`}
       onDragOver={onDragOver}
       onDragLeave={(e) => e.currentTarget === e.target && setFileOver(false)}
       onDrop={onDrop}
@@ -223,7 +230,7 @@ export function Canvas(props: CanvasProps) {
         zoomOnDoubleClick={false}
         snapToGrid={snap}
         snapGrid={[20, 20]}
-        minZoom={0.1}
+        minZoom={0.05}
         maxZoom={2}
         fitView={fitOnLoad}
         fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
