@@ -236,6 +236,48 @@ describe.skipIf(skip)('studio', () => {
     await screenshot(page, 'run-history');
   });
 
+  it('re-runs with changes: only the edited node and what follows run again', async () => {
+    await dismissToasts(page);
+    // Double-clicking a node opens it in the inspector (the run panel was showing).
+    await node(page, 'merge').dblclick({ position: { x: 60, y: 14 } });
+    await page.getByTestId('field-crossfadeSec').locator('input').fill('0.5');
+    const firstRun = /\/runs\/([^/?#]+)/.exec(page.url())![1];
+    await page.getByRole('button', { name: 'Re-run with changes' }).click();
+    await expect
+      .poll(() => /\/runs\/([^/?#]+)/.exec(page.url())?.[1], { timeout: 20_000 })
+      .not.toBe(firstRun);
+    await expect
+      .poll(() => page.getByTestId('run-status').textContent(), { timeout: 240_000 })
+      .toBe('succeeded');
+    for (const id of ['storyboard', 'frame', 'clip'])
+      expect(await nodeStatus(page, id)).toBe('cached');
+    expect(await nodeStatus(page, 'merge')).toBe('succeeded');
+    // It went through /api/runs/:id/rerun (the run's graph was remembered across the reload).
+    const runs = await apiJson<{ id: string; parentRunId?: string }[]>(
+      `/api/runs?workflowId=${workflowId}`,
+    );
+    expect(runs[0].parentRunId).toBe(firstRun);
+    await screenshot(page, 'rerun-cached');
+  });
+
+  it('copies a node as graph JSON and pastes it back', async () => {
+    await page.getByRole('tab', { name: 'Inspector' }).click();
+    await node(page, 'script').click({ position: { x: 60, y: 14 } });
+    await page.keyboard.press(`${mod}+c`);
+    const pane = await page.locator('.react-flow__pane').boundingBox();
+    await page.mouse.move(pane!.x + 60, pane!.y + pane!.height - 80);
+    await page.keyboard.press(`${mod}+v`);
+    await expect.poll(() => node(page, 'script-2').count()).toBe(1);
+    const copied = await page.evaluate(() => navigator.clipboard.readText()).catch(() => null);
+    if (copied !== null)
+      expect(JSON.parse(copied)).toMatchObject({
+        schema: 'character-lab/graph',
+        nodes: [{ id: 'script' }],
+      });
+    await page.keyboard.press(`${mod}+z`);
+    await expect.poll(() => node(page, 'script-2').count()).toBe(0);
+  });
+
   it('exports the workflow and imports it back to an identical graph', async () => {
     const [download] = await Promise.all([
       page.waitForEvent('download'),

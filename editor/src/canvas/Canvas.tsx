@@ -68,6 +68,8 @@ export interface CanvasProps {
   onImportFile(file: File): void;
   onRefused(reason: string): void;
   onTemplates(): void;
+  /** A node was double-clicked (the studio opens it in the inspector). */
+  onOpenNode(nodeId: string): void;
 }
 
 export function Canvas(props: CanvasProps) {
@@ -221,6 +223,7 @@ export function Canvas(props: CanvasProps) {
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
         onConnectEnd={onConnectEnd}
+        onNodeDoubleClick={(_event, clicked) => props.onOpenNode(clicked.id)}
         isValidConnection={isValidConnection}
         connectionLineComponent={ConnectionLine}
         connectionRadius={24}

@@ -15,6 +15,7 @@ import type { ArtifactRef, NodeTypeInfo } from '../api/types';
 import { useCatalog } from '../app/catalog-context';
 import { navigate } from '../app/routes';
 import { Inspector } from '../inspector/Inspector';
+import { recallRanGraph, rememberRanGraph } from '../runs/ran-graphs';
 import { planRerun } from '../runs/rerun-plan';
 import { RunHistory } from '../runs/RunHistory';
 import { RunPanel } from '../runs/RunPanel';
@@ -181,8 +182,6 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
   const onPointer = useCallback((point: { x: number; y: number } | null) => {
     pointer.current = point;
   }, []);
-  /** The graph each run of this session started from, for "Re-run with changes". */
-  const ranGraphs = useRef(new Map<string, GraphDocument>());
   const stateRef = useRef(state);
   useEffect(() => {
     stateRef.current = state;
@@ -255,7 +254,7 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
       const id = await saver.flush();
       const doc = currentDocument(stateRef.current);
       const { runId: started } = await api.startRun({ workflowId: id });
-      ranGraphs.current.set(started, doc);
+      rememberRanGraph(localStorage, started, doc);
       openRun(started, id);
     } catch (error) {
       showRunRefusal(error);
@@ -290,7 +289,7 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
         return;
       }
       const doc = currentDocument(stateRef.current);
-      const ran = ranGraphs.current.get(snapshot.runId);
+      const ran = recallRanGraph(localStorage, snapshot.runId);
       const plan = ran
         ? planRerun(ran, doc)
         : { kind: 'fresh' as const, reason: 'the graph of that run is not known here' };
@@ -308,7 +307,7 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
           ...(fromNodeId ? { fromNodeId } : {}),
           params: plan.params,
         });
-        ranGraphs.current.set(started, doc);
+        rememberRanGraph(localStorage, started, doc);
         openRun(started, id);
       } catch (error) {
         showRunRefusal(error);
@@ -661,6 +660,7 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
               toasts.push({ kind: 'error', title: 'Not connected', message: reason })
             }
             onTemplates={() => navigate({ page: 'templates' })}
+            onOpenNode={() => setTab('inspect')}
           />
           <aside className="side-panel">
             <div className="tabs" role="tablist">

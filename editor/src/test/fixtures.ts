@@ -3,6 +3,8 @@
  * answers `GET /api/node-types` with, so editor tests exercise what the browser receives.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describeNodeTypes } from '../../../engine/graph/json-schema';
 import type { GraphDocument } from '../../../engine/graph/document';
 import { normalizeNodeType } from '../api/client';
@@ -18,9 +20,12 @@ export function catalog() {
 }
 
 export function characterShort(): GraphDocument {
-  return JSON.parse(
-    readFileSync(new URL('../../../workflows/character-short.json', import.meta.url), 'utf8'),
-  ) as GraphDocument;
+  // A path, not a URL object: under jsdom the global URL is jsdom's, which fs does not accept.
+  const path = resolve(
+    dirname(fileURLToPath(import.meta.url)),
+    '../../../workflows/character-short.json',
+  );
+  return JSON.parse(readFileSync(path, 'utf8')) as GraphDocument;
 }
 
 export function emptyDocument(): GraphDocument {
