@@ -272,7 +272,7 @@ async function main(): Promise<void> {
       }),
       '',
       'Above 150 nodes the canvas renders only what is on screen (`onlyRenderVisibleElements`); nodes',
-      'are memoised and read run state by id, so panning re-renders no node; below 40 % zoom nodes skip',
+      'are memoised and read run state by id, so panning re-renders no node; below 30 % zoom nodes skip',
       'painting labels, previews and shadows. Frames are counted with `requestAnimationFrame` while',
       'Playwright drags the pane, so FPS is capped by the display rate (60). With every node on screen',
       'the cost is painting (software rasterising here, no GPU), not React.',

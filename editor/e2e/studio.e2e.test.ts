@@ -308,22 +308,27 @@ describe.skipIf(skip)('studio', () => {
   });
 
   it('shows every problem of a broken file instead of failing silently', async () => {
+    // Loads fine, fails validation four ways: the server reports them all at once.
     const broken = {
       schema: 'character-lab/graph',
       version: 1,
       id: 'broken',
       name: 'Broken',
       nodes: [
+        { id: 'a', type: 'script-input', typeVersion: 1, position: { x: 0, y: 0 }, params: {} },
+        { id: 'b', type: 'teleporter', typeVersion: 1, position: { x: 300, y: 0 }, params: {} },
         {
-          id: 'a',
-          type: 'script-input',
+          id: 'c',
+          type: 'sd-lora-frame',
           typeVersion: 1,
-          position: { x: 'left', y: 0 },
-          params: {},
+          position: { x: 600, y: 0 },
+          params: { seed: -1 },
         },
-        { id: 'b', type: 'teleporter', typeVersion: 1, position: { x: 0, y: 0 }, params: {} },
       ],
-      edges: [{ id: 'e1', source: 'a', sourcePort: 'text', target: 'ghost', targetPort: 'script' }],
+      edges: [
+        { id: 'e1', source: 'a', sourcePort: 'text', target: 'ghost', targetPort: 'script' },
+        { id: 'e2', source: 'a', sourcePort: 'text', target: 'c', targetPort: 'storyboard' },
+      ],
     };
     await page.goto(`${baseUrl()}/#/workflows`);
     await page.getByRole('button', { name: 'Import…' }).click();
@@ -335,7 +340,15 @@ describe.skipIf(skip)('studio', () => {
     const view = page.getByRole('alert', { name: 'Import problems' });
     await expect.poll(() => view.isVisible(), { timeout: 20_000 }).toBe(true);
     expect(await view.textContent()).toContain('broken.json cannot be imported');
-    expect(await view.locator('.import-problem').count()).toBeGreaterThanOrEqual(1);
+    expect(await view.locator('.import-problem').count()).toBeGreaterThanOrEqual(4);
+    for (const code of [
+      'unknown_node_type',
+      'dangling_edge',
+      'port_type_mismatch',
+      'invalid_param',
+    ]) {
+      expect(await view.textContent()).toContain(code);
+    }
     await screenshot(page, 'import-problems');
 
     // A file that is not even JSON says where it breaks.

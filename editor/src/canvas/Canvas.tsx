@@ -42,7 +42,7 @@ const nodeTypes: NodeTypes = { graph: GraphNodeView };
 const edgeTypes: EdgeTypes = { typed: TypedEdge };
 
 /** Below this zoom nodes are drawn without labels, previews or shadows. */
-const FAR_ZOOM = 0.4;
+const FAR_ZOOM = 0.3;
 
 /** Above this many nodes only what is on screen is rendered. */
 const VIRTUALIZE_ABOVE = 150;
@@ -236,7 +236,7 @@ export function Canvas(props: CanvasProps) {
         minZoom={0.05}
         maxZoom={2}
         fitView={fitOnLoad}
-        fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+        fitViewOptions={{ padding: 0.12, maxZoom: 1 }}
         onlyRenderVisibleElements={nodes.length > VIRTUALIZE_ABOVE}
         colorMode="dark"
       >

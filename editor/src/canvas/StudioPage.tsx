@@ -417,7 +417,7 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
           void run();
           break;
         case 'fitView':
-          void flow.fitView({ padding: 0.2, duration: 300 });
+          void flow.fitView({ padding: 0.12, maxZoom: 1, duration: 300 });
           break;
         case 'quickAdd':
           openQuickAddAtPointer();
@@ -513,8 +513,21 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
       ),
     [state.nodes, catalog],
   );
-  const changedSinceRun =
-    runStatus !== undefined && isTerminalRunStatus(runStatus) && state.past.length > 0;
+  // "Re-run with changes" shows once the viewed run has ended and the graph differs from it
+  // (any edit, when that run's graph is not known in this browser).
+  const ranGraph = useMemo(
+    () => (runId ? recallRanGraph(localStorage, runId) : undefined),
+    [runId],
+  );
+  const changedSinceRun = useMemo(() => {
+    if (runStatus === undefined || !isTerminalRunStatus(runStatus)) return false;
+    if (!ranGraph) return state.past.length > 0;
+    const plan = planRerun(
+      ranGraph,
+      currentDocument({ meta: state.meta, nodes: state.nodes, edges: state.edges }),
+    );
+    return plan.kind === 'fresh' || Object.keys(plan.params).length > 0;
+  }, [runStatus, ranGraph, state.meta, state.nodes, state.edges, state.past.length]);
 
   return (
     <StudioContext.Provider value={context}>
