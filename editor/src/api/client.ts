@@ -151,6 +151,13 @@ export const api = {
   cancelRun: (runId: string) =>
     request<unknown>(`/api/runs/${encodeURIComponent(runId)}/cancel`, { method: 'POST', body: {} }),
 
+  /** Cancels one node of a run: it ends cancelled, its descendants skipped, other branches go on. */
+  cancelNode: (runId: string, nodeId: string) =>
+    request<unknown>(
+      `/api/runs/${encodeURIComponent(runId)}/nodes/${encodeURIComponent(nodeId)}/cancel`,
+      { method: 'POST', body: {} },
+    ),
+
   rerun: (
     runId: string,
     body: { fromNodeId?: string; params?: Record<string, Record<string, unknown>> },

@@ -17,6 +17,7 @@ import { navigate } from '../app/routes';
 import { Inspector } from '../inspector/Inspector';
 import { recallRanGraph, rememberRanGraph } from '../runs/ran-graphs';
 import { planRerun } from '../runs/rerun-plan';
+import { previewOutputs } from '../runs/run-view';
 import { RunHistory } from '../runs/RunHistory';
 import { RunPanel } from '../runs/RunPanel';
 import { useRunWatch } from '../runs/use-run-watch';
@@ -497,7 +498,11 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
       dispatch,
       runFromHere: (nodeId) => void runFromHereRef.current(nodeId),
       openImages: (images, index, captions) =>
-        setLightbox({ images, index, ...(captions ? { captions } : {}) }),
+        setLightbox({
+          images,
+          index,
+          captions: captions ?? shotCaptions(runStore.get(), images.length),
+        }),
     }),
     [catalog, runStore, problemStore],
   );
@@ -756,6 +761,21 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
       )}
     </StudioContext.Provider>
   );
+}
+
+/**
+ * Captions for frames in the lightbox: the run's storyboard shots, when there is one shot per
+ * frame (a frames node fans out per shot), else plain "Shot N".
+ */
+function shotCaptions(state: RunState, count: number): string[] {
+  const nodes = Object.values(state.feed?.snapshot?.nodes ?? {});
+  for (const node of nodes) {
+    const storyboard = previewOutputs(node.outputs).storyboard;
+    if (storyboard && storyboard.shots.length === count) {
+      return storyboard.shots.map((shot, i) => `Shot ${i + 1}: ${shot.description}`);
+    }
+  }
+  return Array.from({ length: count }, (_, i) => `Shot ${i + 1}`);
 }
 
 function SaveIndicator({ status, onRetry }: { status: SaveStatus; onRetry(): void }) {

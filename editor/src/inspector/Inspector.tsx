@@ -8,7 +8,11 @@ import type { ExposedParam } from '../../../engine/graph/document';
 import type { GraphProblem } from '../api/types';
 import { ALIGN_MODES } from '../canvas/align';
 import type { FlowNode } from '../canvas/flow-mapping';
+import type { RunState } from '../canvas/studio-context';
 import { useNodeProblems, useNodeRun, useStudio } from '../canvas/studio-context';
+import { api } from '../api/client';
+import { useStore } from '../ui/store';
+import { useToasts } from '../ui/toasts';
 import { OutputPreview } from '../runs/OutputPreview';
 import {
   NODE_STATUS_LABEL,
@@ -33,6 +37,7 @@ export interface InspectorProps {
 }
 
 const NONE: GraphProblem[] = [];
+const selectRunId = (s: RunState) => s.feed?.runId;
 
 export const Inspector = memo(function Inspector(props: InspectorProps) {
   const { selected } = props;
@@ -42,7 +47,7 @@ export const Inspector = memo(function Inspector(props: InspectorProps) {
 });
 
 function NodeInspector({ node, exposed }: { node: FlowNode; exposed: ExposedParam[] }) {
-  const { catalog, dispatch, runFromHere, openImages } = useStudio();
+  const { catalog, dispatch, runFromHere, openImages, run: runStore } = useStudio();
   const info = catalog.get(node.data.type);
   const problems = useNodeProblems(node.id) ?? NONE;
   const { node: run, items } = useNodeRun(node.id);
@@ -60,6 +65,16 @@ function NodeInspector({ node, exposed }: { node: FlowNode; exposed: ExposedPara
   const outputs = mergeItemOutputs(run, items);
   const preview = useMemo(() => previewOutputs(outputs), [outputs]);
   const now = useNow(run?.status === 'running');
+  const toasts = useToasts();
+  const runId = useStore(runStore, selectRunId);
+  const cancelNode = async (id: string) => {
+    try {
+      await api.cancelNode(id, node.id);
+      toasts.info(`Cancelling ${node.id}`, 'Nodes after it are skipped; other branches go on.');
+    } catch (error) {
+      toasts.error(error, 'Could not cancel the node');
+    }
+  };
   if (!info) return <UnknownNode node={node} problems={problems} />;
 
   const basic = fields.filter((f) => !f.advanced);
@@ -119,6 +134,14 @@ function NodeInspector({ node, exposed }: { node: FlowNode; exposed: ExposedPara
             <span className="muted"> · {formatDuration(elapsedMs(run, now))}</span>
           </h3>
           {run.error && <p className="graph-node__error">{run.error}</p>}
+          {runId && (run.status === 'running' || run.status === 'queued') && (
+            <button
+              className="button button--small button--danger"
+              onClick={() => void cancelNode(runId)}
+            >
+              Cancel this node
+            </button>
+          )}
           {outputs && <OutputPreview preview={preview} onOpenImage={openImages} maxThumbs={24} />}
         </section>
       )}
