@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { GraphDocument } from '../../engine/graph/document';
 import {
   apiJson,
+  dismissToasts,
   baseUrl,
   launchBrowser,
   node,
@@ -53,6 +54,7 @@ describe.skipIf(skip)('library screens', () => {
       'Theo opens the door. Light floods in.',
     );
     expect(saved.graph.nodes.find((n) => n.id === 'story')!.params.shots).toBe(2);
+    await dismissToasts(page);
     await screenshot(page, 'studio-from-template');
   });
 
@@ -73,6 +75,7 @@ describe.skipIf(skip)('library screens', () => {
     await expect
       .poll(() => page.getByTestId('workflow-list').locator('li').count())
       .toBeGreaterThan(1);
+    await dismissToasts(page);
     await screenshot(page, 'workflows');
   });
 
@@ -97,6 +100,7 @@ describe.skipIf(skip)('library screens', () => {
       { name: 'theo-2.png', mimeType: 'image/png', buffer: image },
     ]);
     await expect.poll(() => form.locator('.image-strip img').count()).toBe(2);
+    await dismissToasts(page);
     await screenshot(page, 'character-new');
     await form.getByTestId('save-character').click();
 
@@ -132,6 +136,7 @@ describe.skipIf(skip)('library screens', () => {
     expect((await apiJson<{ description: string }>(`/api/characters/${id}`)).description).toBe(
       'tall, red coat',
     );
+    await dismissToasts(page);
     await screenshot(page, 'character-edit');
 
     await page

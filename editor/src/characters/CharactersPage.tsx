@@ -73,7 +73,8 @@ export function CharactersPage({ characterId }: { characterId?: string }) {
                 <span>
                   <strong>{character.name}</strong>
                   <span className="muted">
-                    {character.referenceImages.length} images
+                    {character.referenceImages.length}{' '}
+                    {character.referenceImages.length === 1 ? 'image' : 'images'}
                     {character.lora ? ` · LoRA ${character.lora.name}` : ''}
                   </span>
                 </span>
