@@ -16,7 +16,7 @@ import {
   toCharacterInput,
   validateCharacterForm,
 } from './character-form';
-import { refreshCharacters, useCharacters } from './use-characters';
+import { refreshCharacters, useCharacters } from './useCharacters';
 
 export function CharactersPage({ characterId }: { characterId?: string }) {
   const { list, status } = useCharacters();

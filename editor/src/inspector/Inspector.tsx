@@ -22,7 +22,7 @@ import {
   mergeItemOutputs,
   previewOutputs,
 } from '../runs/run-view';
-import { useNow } from '../ui/use-now';
+import { useNow } from '../ui/useNow';
 import { buildFormModel } from './form-model';
 import { ParamField } from './ParamField';
 

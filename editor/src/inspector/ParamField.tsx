@@ -6,7 +6,7 @@ import { memo, useId, useState } from 'react';
 import type { ReactNode } from 'react';
 import { api } from '../api/client';
 import type { ArtifactRef, GraphProblem } from '../api/types';
-import { useCharacters } from '../characters/use-characters';
+import { useCharacters } from '../characters/useCharacters';
 import { useToasts } from '../ui/toasts';
 import type { FormField } from './form-model';
 import { parseNumberText, randomSeed, validateValue } from './form-model';

@@ -1,6 +1,6 @@
 /** Past runs of the workflow: status, when, how long, and the final video; click to open. */
 import { useEffect, useState } from 'react';
-import { useNow } from '../ui/use-now';
+import { useNow } from '../ui/useNow';
 import { api } from '../api/client';
 import type { RunSummary } from '../api/types';
 import { useToasts } from '../ui/toasts';

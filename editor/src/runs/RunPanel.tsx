@@ -8,7 +8,7 @@ import { api } from '../api/client';
 import type { RunState } from '../canvas/studio-context';
 import { useStudio } from '../canvas/studio-context';
 import { useStore } from '../ui/store';
-import { useNow } from '../ui/use-now';
+import { useNow } from '../ui/useNow';
 import {
   NODE_STATUS_LABEL,
   describeEvent,

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { Dialog } from '../ui/Dialog';
 import { ImportProblems } from './ImportProblems';
-import type { ImportState } from './use-importer';
+import type { ImportState } from './useImporter';
 
 export interface ImportDialogProps {
   state: ImportState;

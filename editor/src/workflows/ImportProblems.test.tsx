@@ -6,7 +6,7 @@ import type { ImportResult } from '../api/client';
 import { fakeFetch } from '../test/render';
 import { ImportDialog } from './ImportDialog';
 import { ImportProblems } from './ImportProblems';
-import { useImporter } from './use-importer';
+import { useImporter } from './useImporter';
 
 afterEach(() => {
   cleanup();

@@ -7,7 +7,7 @@ import { navigate } from '../app/routes';
 import { ConfirmDialog } from '../ui/Dialog';
 import { useToasts } from '../ui/toasts';
 import { ImportDialog } from './ImportDialog';
-import { useImporter } from './use-importer';
+import { useImporter } from './useImporter';
 
 export function WorkflowsPage() {
   const toasts = useToasts();
