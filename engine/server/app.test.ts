@@ -209,29 +209,47 @@ describe.skipIf(skip)('HTTP API', () => {
       );
     });
 
-    it('refuses to save an invalid graph with every problem listed, storing nothing', async () => {
-      const before = await workflowCount();
-      const response = await inject({
+    it('saves a draft with every problem listed, but imports and runs only valid graphs', async () => {
+      const codesOf = (errors: { code: string }[]) => errors.map((e) => e.code);
+      const expected = [
+        'unknown_node_type',
+        'cycle',
+        'port_type_mismatch',
+        'missing_required_input',
+      ];
+
+      const saved = await inject({
         method: 'POST',
         url: '/api/workflows',
         payload: { graph: brokenGraph() },
       });
-      expect(response.statusCode).toBe(400);
-      const { error } = response.json();
+      expect(saved.statusCode).toBe(201);
+      const draft = saved.json<{ id: string; problems: { code: string }[] }>();
+      expect(codesOf(draft.problems)).toEqual(expect.arrayContaining(expected));
+      expect((await inject({ method: 'GET', url: `/api/workflows/${draft.id}` })).statusCode).toBe(
+        200,
+      );
+
+      const before = await workflowCount();
+      const imported = await inject({
+        method: 'POST',
+        url: '/api/workflows/import',
+        payload: { graph: brokenGraph() },
+      });
+      expect(imported.statusCode).toBe(400);
+      const { error } = imported.json();
       expect(error.code).toBe('invalid_graph');
-      const codes = (error.details.errors as { code: string; nodeId?: string }[]).map(
-        (e) => e.code,
-      );
-      expect(codes).toEqual(
-        expect.arrayContaining([
-          'unknown_node_type',
-          'cycle',
-          'port_type_mismatch',
-          'missing_required_input',
-        ]),
-      );
+      expect(codesOf(error.details.errors)).toEqual(expect.arrayContaining(expected));
       expect(error.message).toMatch(/^the graph has \d+ problems/);
       expect(await workflowCount()).toBe(before);
+
+      const run = await inject({
+        method: 'POST',
+        url: '/api/runs',
+        payload: { workflowId: draft.id },
+      });
+      expect(run.statusCode).toBe(400);
+      expect(codesOf(run.json().error.details.errors)).toEqual(expect.arrayContaining(expected));
     });
 
     it('answers malformed JSON with 400 invalid_json', async () => {
@@ -348,10 +366,11 @@ describe.skipIf(skip)('HTTP API', () => {
       });
       expect(replaced.json().graph.id).toBe(workflow.id);
 
+      // A document that does not even load is refused and changes nothing.
       const badPut = await inject({
         method: 'PUT',
         url: `/api/workflows/${workflow.id}`,
-        payload: { graph: brokenGraph() },
+        payload: { graph: { ...storyGraph(), nodes: 'not a list' } },
       });
       expect(badPut.statusCode).toBe(400);
       const unchanged = (

@@ -58,6 +58,25 @@ export function requireValidGraph(input: unknown, values?: Record<string, unknow
   return orThrow(checkGraph(input, values));
 }
 
+/**
+ * For saving a draft: the document must load (JSON, version, shape, size limits) or it is a
+ * 400, but graph problems (a missing input while the user is still wiring) are returned, not
+ * thrown, so autosave keeps work that is not runnable yet. Runs and templates stay strict.
+ */
+export function requireLoadableGraph(
+  input: unknown,
+): LoadedGraph & { problems: ValidationProblem[] } {
+  const result = loadGraph(input, NODE_REGISTRY);
+  if (!result.ok) throw invalidGraph(result.errors);
+  const { errors, loaded } = checkLoaded(
+    result.graph,
+    undefined,
+    result.migratedFrom,
+    result.migrations,
+  );
+  return { ...loaded!, problems: errors };
+}
+
 /** `checkLoaded`, throwing `invalid_graph` on any problem. */
 export function requireValidLoaded(
   graph: GraphDocument,

@@ -1,6 +1,7 @@
 /**
- * Saved workflows: a graph document plus ownership and dates. Every write loads and
- * validates the graph first, so the store only ever holds valid, current-version documents.
+ * Saved workflows: a graph document plus ownership and dates. Every write loads the graph
+ * first, so the store only holds current-version documents within the limits. Saves keep
+ * drafts (graph problems come back as `problems`); import, like runs, takes only valid graphs.
  */
 import type { FastifyInstance } from 'fastify';
 import { serializeGraph } from '../../graph/canonical';
@@ -8,7 +9,7 @@ import type { GraphDocument } from '../../graph/document';
 import { notFound } from '../../errors';
 import type { WorkflowRecord } from '../../stores/ports';
 import { newId, ownerOf, requireId, visibleTo, type ServerContext } from '../context';
-import { graphFromBody, requireValidGraph } from '../graph-input';
+import { graphFromBody, requireLoadableGraph, requireValidGraph } from '../graph-input';
 
 /** A workflow in lists: everything but the graph itself. */
 export interface WorkflowSummary {
@@ -70,11 +71,11 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post('/api/workflows', async (request, reply) => {
-    const { graph, migratedFrom } = requireValidGraph(graphFromBody(request.body));
+    const { graph, migratedFrom, problems } = requireLoadableGraph(graphFromBody(request.body));
     const record = await createWorkflow(ctx, ownerOf(request), graph);
     return reply
       .code(201)
-      .send({ ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }) });
+      .send({ ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }), problems });
   });
 
   // Import is a save that says so: any supported version in, the current version stored,
@@ -93,7 +94,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.put('/api/workflows/:id', async (request) => {
     const existing = await requireWorkflow(requireId(request.params), ownerOf(request));
-    const { graph, migratedFrom } = requireValidGraph(graphFromBody(request.body));
+    const { graph, migratedFrom, problems } = requireLoadableGraph(graphFromBody(request.body));
     const record: WorkflowRecord = {
       ...existing,
       name: graph.name,
@@ -101,7 +102,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
       updatedAt: new Date().toISOString(),
     };
     await documents.workflows.put(record);
-    return { ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }) };
+    return { ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }), problems };
   });
 
   app.delete('/api/workflows/:id', async (request, reply) => {
