@@ -144,11 +144,8 @@ async function runOnServer(server: string, plan: RunPlan, io: CliIO): Promise<nu
         event.type.startsWith('run.') && event.type !== 'run.started';
       // (Re)watch from the last event printed: after a reconnect nothing is missed or repeated.
       const watch = async (): Promise<void> => {
-        let ack: {
-          snapshot?: RunSnapshot;
-          events?: RunEvent[];
-          error?: { code: string; message: string };
-        };
+        // The ack is the snapshot; missed events arrive as run:events right after it.
+        let ack: Partial<RunSnapshot> & { error?: { code: string; message: string } };
         try {
           ack = await socket
             .timeout(30_000)
@@ -158,8 +155,7 @@ async function runOnServer(server: string, plan: RunPlan, io: CliIO): Promise<nu
           return socket.connected ? watch() : undefined;
         }
         if (ack.error) throw new Error(`${ack.error.code}: ${ack.error.message}`);
-        for (const event of ack.events ?? []) printer.accept(event);
-        if (ack.snapshot && isTerminalRunStatus(ack.snapshot.status)) done();
+        if (ack.status && isTerminalRunStatus(ack.status) && ack.seq === printer.lastSeq) done();
       };
       socket.on('connect', () => watch().catch(fail));
       socket.on('connect_error', (error) =>

@@ -12,11 +12,8 @@ import { storyGraph } from './test-fixtures';
 
 const skip = temporalUnavailable();
 
-interface WatchAck {
-  snapshot?: RunSnapshot;
-  events?: RunEvent[];
-  error?: { code: string; message: string };
-}
+/** The run:watch ack: the snapshot itself (DESIGN §6), or an error. */
+type WatchAck = Partial<RunSnapshot> & { error?: { code: string; message: string } };
 
 describe.skipIf(skip)('Socket.IO', () => {
   let lab: TestEngine;
@@ -96,7 +93,7 @@ describe.skipIf(skip)('Socket.IO', () => {
     await lab?.close();
   });
 
-  it('streams a live run: the ack replays the backlog, run:event brings the rest, ending in run.completed', async () => {
+  it('streams a run: the ack is the snapshot, run:event brings every event, ending in run.completed', async () => {
     const socket = client();
     const live = collect(socket, finishedRunId, (events) =>
       events.some((e) => e.type.startsWith('run.') && e.type !== 'run.started'),
@@ -105,39 +102,33 @@ describe.skipIf(skip)('Socket.IO', () => {
       runId: finishedRunId,
       sinceSeq: 0,
     })) as WatchAck;
-    expect(ack.snapshot?.runId).toBe(finishedRunId);
-    const replayed = ack.events ?? [];
-    const ended = replayed.some((e) => e.type === 'run.completed' || e.type === 'run.failed');
-    const streamed = ended ? [] : await live.finished;
-    const all = [...replayed, ...streamed];
+    expect(ack.runId).toBe(finishedRunId);
+    const all = await live.finished;
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
     expect(all.at(-1)?.type).toBe('run.completed');
-    const stored = await lab.engine.events.since(finishedRunId, 0);
-    expect(all).toEqual(stored);
+    expect(all).toEqual(await lab.engine.events.since(finishedRunId, 0));
     expect(all.map((e) => e.type)).toEqual(
       expect.arrayContaining(['run.started', 'node.completed', 'run.completed']),
     );
   });
 
-  it('replays only what came after sinceSeq, with the current snapshot', async () => {
+  it('replays only what came after sinceSeq, after the current snapshot', async () => {
     const snapshot = await lab.engine.runs.waitForEnd(finishedRunId, 30_000);
     expect(isTerminalRunStatus(snapshot.status)).toBe(true);
     const socket = client();
+    const replay = collect(socket, finishedRunId, (events) => events.at(-1)?.seq === snapshot.seq);
     const ack = (await socket.emitWithAck('run:watch', {
       runId: finishedRunId,
       sinceSeq: 2,
     })) as WatchAck;
-    expect(ack.snapshot).toMatchObject({
-      runId: finishedRunId,
-      status: 'succeeded',
-      seq: snapshot.seq,
-    });
-    expect(ack.events).toEqual(await lab.engine.events.since(finishedRunId, 2));
-    expect(ack.events![0].seq).toBe(3);
-    expect(ack.snapshot!.nodes.story).toMatchObject({
+    expect(ack).toMatchObject({ runId: finishedRunId, status: 'succeeded', seq: snapshot.seq });
+    expect(ack.nodes!.story).toMatchObject({
       status: 'succeeded',
       outputs: { storyboard: expect.any(Object) },
     });
+    const replayed = await replay.finished;
+    expect(replayed).toEqual(await lab.engine.events.since(finishedRunId, 2));
+    expect(replayed[0].seq).toBe(3);
   });
 
   it('misses nothing and repeats nothing when events arrive while the backlog is read', async () => {
@@ -153,16 +144,12 @@ describe.skipIf(skip)('Socket.IO', () => {
     })();
     while (appended < 15) await new Promise((resolve) => setTimeout(resolve, 2));
     const socket = client();
-    const live = collect(socket, runId, (events) => events.at(-1)?.seq === total);
+    const received = collect(socket, runId, (events) => events.at(-1)?.seq === total);
     const ack = (await socket.emitWithAck('run:watch', { runId })) as WatchAck;
     await producer;
-    const replayed = ack.events ?? [];
-    expect(replayed.length).toBeGreaterThanOrEqual(15);
-    // The snapshot is brought up to the last replayed event, so snapshot-only clients agree.
-    expect(ack.snapshot?.seq).toBe(replayed.at(-1)?.seq);
-    expect(ack.snapshot?.nodes.story.progress).toBe(replayed.at(-1)?.progress);
-    const streamed = replayed.at(-1)?.seq === total ? [] : await live.finished;
-    const seqs = [...replayed, ...streamed].map((e) => e.seq);
+    // The snapshot is current to the last stored event when the watch began.
+    expect(ack.seq).toBeGreaterThanOrEqual(15);
+    const seqs = (await received.finished).map((e) => e.seq);
     expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
   });
 

@@ -151,7 +151,10 @@ function handleBrowser(socket: Socket, engine: Engine, options: SocketOptions): 
     watches.get(runId)?.stop();
     watches.set(runId, watch);
     await socket.join(roomOf(runId));
-    reply(options.redact({ snapshot: watch.snapshot, events: watch.events }));
+    // DESIGN §6: the ack is the snapshot (current to the last stored event); what the client
+    // missed since `sinceSeq` follows as ordinary run:events, then the live stream.
+    reply(options.redact(watch.snapshot));
+    for (const event of watch.events) socket.emit('run:event', options.redact(event));
     watch.start();
   });
 

@@ -48,11 +48,8 @@ export async function startTestServer(options: StartTestEngineOptions = {}): Pro
   };
 }
 
-export interface WatchAck {
-  snapshot?: RunSnapshot;
-  events?: RunEvent[];
-  error?: { code: string; message: string };
-}
+/** The run:watch ack: the snapshot itself, or an error. */
+export type WatchAck = Partial<RunSnapshot> & { error?: { code: string; message: string } };
 
 /** Watches one run over Socket.IO: the replayed backlog plus live events, in arrival order. */
 export class RunWatcher {
@@ -74,7 +71,6 @@ export class RunWatcher {
     watcher.ack = (await watcher.socket
       .timeout(10_000)
       .emitWithAck('run:watch', { runId, sinceSeq })) as WatchAck;
-    watcher.events.unshift(...(watcher.ack.events ?? []));
     return watcher;
   }
 

@@ -1,6 +1,7 @@
 /**
  * Watching runs over Socket.IO (DESIGN.md §6): `run:watch { runId, sinceSeq }` answers with
- * `{ snapshot, events }` (the events stored after `sinceSeq`), then `run:event`s stream in. After a reconnect the watch is sent again from
+ * the run's snapshot, then the events stored after `sinceSeq` and the live ones stream in as
+ * `run:event`s. After a reconnect the watch is sent again from
  * the last seq the caller has folded, so nothing is missed and nothing is applied twice.
  */
 import { io, type Socket } from 'socket.io-client';
@@ -16,8 +17,8 @@ export function getSocket(): Socket {
 }
 
 export interface RunWatchHandlers {
-  /** The ack: the snapshot and the stored events after `sinceSeq` (the backlog, for the log). */
-  snapshot(snapshot: RunSnapshot, backlog: RunEvent[]): void;
+  /** The ack: the run's snapshot. The events after `sinceSeq` follow through `event`. */
+  snapshot(snapshot: RunSnapshot): void;
   event(event: RunEvent): void;
   error(message: string): void;
   /** The connection dropped or came back (for a "reconnecting…" hint). */
@@ -50,10 +51,7 @@ export function watchRun(
           );
         const problem = ackError(ack);
         if (problem) return handlers.error(problem);
-        const snapshot = isRecord(ack) && isRecord(ack.snapshot) ? ack.snapshot : ack;
-        const backlog =
-          isRecord(ack) && Array.isArray(ack.events) ? (ack.events as RunEvent[]) : [];
-        handlers.snapshot(snapshot as unknown as RunSnapshot, backlog);
+        handlers.snapshot(ack as unknown as RunSnapshot);
       });
   };
   const onDisconnect = () => handlers.connection?.(false);

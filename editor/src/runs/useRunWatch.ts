@@ -37,8 +37,7 @@ export function useRunWatch(
       return from;
     };
     const stop = watchRun(runId, resumeFrom, {
-      snapshot: (snapshot, backlog) =>
-        store.set({ feed: backlog.reduce(feedEvent, feedSnapshot(current(), snapshot)) }),
+      snapshot: (snapshot) => store.set({ feed: feedSnapshot(current(), snapshot) }),
       event: (event) => store.set({ feed: feedEvent(current(), event) }),
       error: onError,
       connection: setConnected,
