@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import type * as FaceApi from '@vladmandic/face-api';
 import type * as Tf from '@tensorflow/tfjs';
 import { LabError } from '../errors';
-import { decodeToRgb } from './decode-image';
+import { decodeToRgb } from '../media/decode-image';
 
 /** Euclidean distance under which two descriptors count as the same person (dlib's 0.6). */
 export const FACE_MATCH_THRESHOLD = 0.6;
