@@ -3,14 +3,13 @@
  * studio in headless Chromium and measures time to first render and frames per second while
  * panning, at "fit view" (every node on screen) and zoomed in. Writes bench/RESULTS.md.
  *
- *   npx tsx bench/editor-render.bench.ts        (npm run bench:editor)
+ *   npx tsx bench/editor-render.bench.ts        (part of npm run bench)
  *
  * It builds the editor and starts the real server on embedded defaults (like the e2e tests),
  * saves the graph through the API and opens it in the studio like a user would.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import {
   GRAPH_SCHEMA_ID,
@@ -21,7 +20,8 @@ import {
 } from '../engine/graph/document';
 import { validateGraph } from '../engine/graph/validate';
 import { CHROMIUM_PATH, launchBrowser } from '../editor/e2e/harness';
-import { REPO_ROOT, buildEditor, startStudioServer } from '../editor/e2e/server';
+import { buildEditor, startStudioServer } from '../editor/e2e/server';
+import { writeResultsSection } from './results';
 
 const CHAINS = 100;
 const LOADS = 3;
@@ -287,17 +287,8 @@ async function main(): Promise<void> {
   }
 }
 
-/** Replaces this benchmark's section of bench/RESULTS.md, keeping anything else in the file. */
 function writeResults(section: string): void {
-  const path = join(REPO_ROOT, 'bench/RESULTS.md');
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n\n';
-  const pattern = /<!-- editor-render:start -->[\s\S]*?<!-- editor-render:end -->\n?/;
-  writeFileSync(
-    path,
-    pattern.test(current)
-      ? current.replace(pattern, section)
-      : `${current.trimEnd()}\n\n${section}`,
-  );
+  writeResultsSection('editor-render', section);
 }
 
 await main();
