@@ -42,6 +42,11 @@ export interface RunService {
   rerun(runId: string, request: RerunRequest): Promise<RunRecord>;
   /** Resolves when the run reaches a terminal status (for the CLI and tests). */
   waitForEnd(runId: string, timeoutMs?: number): Promise<RunSnapshot>;
+  /**
+   * Records the end of runs whose workflow closed without reporting it (terminated while the
+   * server was down): they would otherwise look running forever. Returns how many it closed.
+   */
+  reconcileActive(): Promise<number>;
 }
 
 export interface Health {

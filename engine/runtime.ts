@@ -89,6 +89,13 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
     });
   }
 
+  // Runs whose workflow ended while nobody listened (terminated, say) are closed in the
+  // background, so they neither look running forever nor count against the run cap.
+  void runs
+    .reconcileActive()
+    .then((closed) => closed > 0 && log(`closed ${closed} run(s) whose workflow had already ended`))
+    .catch((error: unknown) => log(`could not check unfinished runs: ${String(error)}`));
+
   const engine: Engine = {
     dataDir,
     documents,

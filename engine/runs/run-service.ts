@@ -165,6 +165,17 @@ export function createRunService(deps: RunServiceDeps): RunService {
       });
     },
 
+    async reconcileActive() {
+      const recent = await documents.runs.list({ orderByDesc: 'createdAt', limit: 500 });
+      let closed = 0;
+      for (const run of recent.filter((r) => !isTerminalRunStatus(r.snapshot.status))) {
+        await reconcile(run);
+        const after = await documents.runs.get(run.id);
+        if (after && isTerminalRunStatus(after.snapshot.status)) closed += 1;
+      }
+      return closed;
+    },
+
     async waitForEnd(runId, timeoutMs = 30 * 60_000) {
       const deadline = Date.now() + timeoutMs;
       let wake: () => void = () => {};
@@ -208,9 +219,7 @@ export function createRunService(deps: RunServiceDeps): RunService {
     }
   }
 
-  return Object.assign(service, {
-    reconcile: (runId: string) => requireRun(runId).then(reconcile),
-  });
+  return service;
 }
 
 function invalidGraph(errors: { code: string; message: string }[]): LabError {

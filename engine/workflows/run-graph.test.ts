@@ -280,6 +280,31 @@ describe.skipIf(unavailable)('runGraph interpreter on a real Temporal server', (
   });
 });
 
+describe.skipIf(unavailable)('runs whose workflow ended behind our back', () => {
+  let lab: TestEngine;
+  beforeAll(async () => {
+    lab = await startTestEngine({ implementations });
+  });
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  it('closes a run whose workflow was terminated outside the studio', async () => {
+    behaviour.hangTitles = new Set(['terminated a', 'terminated b']);
+    try {
+      const run = await lab.engine.runs.start({ graph: twoBranchGraph(1, 'terminated') });
+      await waitFor(async () => inFlightFrames >= 1);
+      await lab.engine.temporal.client.workflow.getHandle(run.temporalWorkflowId).terminate('ops');
+      expect(await lab.engine.runs.reconcileActive()).toBe(1);
+      const snapshot = await lab.engine.runs.snapshot(run.id);
+      expect(snapshot).toMatchObject({ status: 'failed' });
+      expect(snapshot!.error).toContain('terminated');
+    } finally {
+      behaviour.hangTitles = new Set();
+    }
+  });
+});
+
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
