@@ -94,6 +94,10 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
     expect(snapshot.status).toBe('succeeded');
     expect(snapshot.nodes.frames).toMatchObject({ status: 'succeeded', done: 3, total: 3 });
     const video = snapshot.outputs.merge.video as ArtifactRef;
+    // Run lists carry the final outputs, so a history can show the video without more reads.
+    const listed = (await lab.request<{ id: string; outputs?: unknown }[]>('GET', '/api/runs'))
+      .body;
+    expect(listed.find((run) => run.id === runId)?.outputs).toEqual(snapshot.outputs);
     const download = await fetch(`${lab.url}/api/artifacts/${video.id}`);
     expect(download.headers.get('content-type')).toContain('video/mp4');
     const file = join(scratch, 'character-short.mp4');

@@ -539,6 +539,10 @@ describe.skipIf(skip)('HTTP API', () => {
       });
       const run = await lab.engine.runs.get(runId);
       expect(run!.graph.nodes[0].params.text).toBe('One. Two.');
+      // The graph it started from, values applied, for "Re-run with changes" anywhere.
+      const ranGraph = await inject({ method: 'GET', url: `/api/runs/${runId}/graph` });
+      expect(ranGraph.statusCode).toBe(200);
+      expect(ranGraph.json()).toEqual(run!.graph);
 
       const missing = await inject({ method: 'GET', url: '/api/runs/run_nope' });
       expect(missing.statusCode).toBe(404);

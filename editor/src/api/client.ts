@@ -143,6 +143,11 @@ export const api = {
       .filter((run): run is RunSummary => run !== null);
   },
 
+  /** The graph a run started from, for "Re-run with changes" in any browser. */
+  async getRunGraph(runId: string): Promise<GraphDocument> {
+    return request<GraphDocument>(`/api/runs/${encodeURIComponent(runId)}/graph`);
+  },
+
   async getRun(runId: string): Promise<RunSnapshot> {
     const body = await request<unknown>(`/api/runs/${encodeURIComponent(runId)}`);
     return snapshotFrom(body) ?? (body as RunSnapshot);

@@ -290,7 +290,9 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
         return;
       }
       const doc = currentDocument(stateRef.current);
-      const ran = recallRanGraph(localStorage, snapshot.runId);
+      const ran =
+        recallRanGraph(localStorage, snapshot.runId) ??
+        (await api.getRunGraph(snapshot.runId).catch(() => undefined));
       const plan = ran
         ? planRerun(ran, doc)
         : { kind: 'fresh' as const, reason: 'the graph of that run is not known here' };

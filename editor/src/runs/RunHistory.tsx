@@ -27,10 +27,11 @@ export function RunHistory({ workflowId, activeRunId, refreshKey, onOpen }: RunH
     let alive = true;
     const load = async () => {
       const list = await api.listRuns({ workflowId, limit: 50 });
-      // Lists carry no outputs: read the snapshots of the latest successful runs for their videos.
+      // Finished runs list their outputs; a run that ended without them in the list (an older
+      // server) has its snapshot read for the video.
       return Promise.all(
         list.map((run, index) =>
-          index < VIDEO_LOOKUPS && run.status === 'succeeded'
+          index < VIDEO_LOOKUPS && run.status === 'succeeded' && !finalVideoOf(run)
             ? api.getRun(run.id).then(
                 (snapshot) => ({ ...run, video: finalVideo(snapshot) }),
                 () => run,
@@ -60,15 +61,7 @@ export function RunHistory({ workflowId, activeRunId, refreshKey, onOpen }: RunH
   return (
     <ul className="run-history" data-testid="run-history">
       {runs.map((run) => {
-        const video =
-          run.video ??
-          finalVideo({
-            runId: run.id,
-            status: run.status,
-            seq: 0,
-            nodes: {},
-            outputs: run.outputs,
-          });
+        const video = run.video ?? finalVideoOf(run);
         return (
           <li key={run.id} className={run.id === activeRunId ? 'is-active' : undefined}>
             <button className="run-history__item" onClick={() => onOpen(run.id)}>
@@ -97,4 +90,9 @@ export function RunHistory({ workflowId, activeRunId, refreshKey, onOpen }: RunH
       })}
     </ul>
   );
+}
+
+/** The final video named by a run summary's outputs, if any. */
+function finalVideoOf(run: RunSummary) {
+  return finalVideo({ runId: run.id, status: run.status, seq: 0, nodes: {}, outputs: run.outputs });
 }

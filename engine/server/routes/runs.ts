@@ -28,7 +28,7 @@ const rerunBodySchema = z.strictObject({
   params: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 
-/** A run in lists: no graph, no plan, no per-node detail. */
+/** A run in lists: no graph, no plan, no per-node detail; the final outputs (refs) once done. */
 export interface RunSummary {
   id: string;
   workflowId?: string;
@@ -39,6 +39,7 @@ export interface RunSummary {
   createdAt: string;
   startedAt?: string;
   endedAt?: string;
+  outputs?: RunRecord['snapshot']['outputs'];
 }
 
 function summarizeRun(run: RunRecord): RunSummary {
@@ -52,6 +53,7 @@ function summarizeRun(run: RunRecord): RunSummary {
     createdAt: run.createdAt,
     ...(run.snapshot.startedAt ? { startedAt: run.snapshot.startedAt } : {}),
     ...(run.snapshot.endedAt ? { endedAt: run.snapshot.endedAt } : {}),
+    ...(Object.keys(run.snapshot.outputs).length > 0 ? { outputs: run.snapshot.outputs } : {}),
   };
 }
 
@@ -144,6 +146,12 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/api/runs/:id', async (request) => {
     const run = await requireRun(requireId(request.params), ownerOf(request));
     return (await engine.runs.snapshot(run.id)) ?? run.snapshot;
+  });
+
+  // The graph the run started from (values applied), e.g. to re-run it with changes.
+  app.get('/api/runs/:id/graph', async (request) => {
+    const run = await requireRun(requireId(request.params), ownerOf(request));
+    return run.graph;
   });
 
   app.post('/api/runs/:id/cancel', async (request, reply) => {
