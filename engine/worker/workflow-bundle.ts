@@ -4,14 +4,7 @@
  * instead of re-running webpack every time.
  */
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -44,11 +37,6 @@ export async function workflowBundlePath(
   writeFileSync(temporary, code);
   renameSync(temporary, path); // atomic: concurrent builders never read half a bundle
   return path;
-}
-
-/** Removes stale bundles (other hashes); harmless if another process still uses one. */
-export function listCachedBundles(cacheDir = join(tmpdir(), 'charlab-workflow-bundles')): string[] {
-  return existsSync(cacheDir) ? readdirSync(cacheDir) : [];
 }
 
 const quietLogger = {
