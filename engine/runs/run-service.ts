@@ -23,8 +23,6 @@ export interface RunServiceDeps {
   events: EventHub;
   client: Client;
   taskQueuePrefix: string;
-  /** Cap on runs in flight per owner (DESIGN §7). */
-  maxActiveRunsPerOwner?: number;
 }
 
 /** Time-sortable, unguessable run ids: `run_<base36 ms><16 hex>`. */
@@ -87,7 +85,6 @@ export function createRunService(deps: RunServiceDeps): RunService {
       }
       const problems = validateGraph(graph, NODE_REGISTRY);
       if (problems.length > 0) throw invalidGraph(problems);
-      await enforceRunCap(ownerId);
 
       const plan = compile(graph, NODE_REGISTRY, { forceRun: request.forceRun ?? [] });
       const runId = newRunId();
@@ -201,23 +198,6 @@ export function createRunService(deps: RunServiceDeps): RunService {
       }
     },
   };
-
-  async function enforceRunCap(ownerId: string): Promise<void> {
-    const cap = deps.maxActiveRunsPerOwner ?? 8;
-    const recent = await documents.runs.list({
-      where: { ownerId },
-      orderByDesc: 'createdAt',
-      limit: 200,
-    });
-    const active = recent.filter((run) => !isTerminalRunStatus(run.snapshot.status));
-    if (active.length >= cap) {
-      throw new LabError(
-        'too_many_runs',
-        `you already have ${active.length} runs in flight (limit ${cap}): wait or cancel one`,
-        429,
-      );
-    }
-  }
 
   return service;
 }
