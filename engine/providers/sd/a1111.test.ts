@@ -1,29 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LabError } from '../../errors';
-import type { Character, Shot } from '../../graph/values';
 import { NonRetryableNodeError } from '../../../nodes/activity-types';
 import { FakeA1111 } from '../../testing/fakes/a1111';
 import { FakeHttpServer } from '../../testing/fakes/http-fake';
 import { makePng } from '../../testing/fakes/media';
 import { buildPrompt, renderFrameA1111, txt2imgA1111, type RenderFrameArgs } from './a1111';
+import { sampleCharacter, sampleShot } from '../../testing/fakes/sample-shot';
 
-const shot: Shot = {
-  index: 2,
-  description: 'Mara on the cliff',
-  prompt: 'a young woman in a red coat on a cliff at dawn',
-  negativePrompt: 'blurry, watermark',
-  camera: 'push-in',
-  durationSec: 3,
-};
-
-const character: Character = {
-  id: 'char_mara',
-  name: 'Mara',
-  description: 'short black hair, red coat',
-  triggerWord: 'mara_tok',
-  lora: { name: 'mara_v2', weight: 0.8 },
-  referenceImages: [],
-};
+const shot = sampleShot;
+const character = sampleCharacter;
 
 const params = {
   width: 320,
