@@ -21,7 +21,6 @@ export type RunEventListener = (event: RunEvent) => void;
 
 export class EventHub {
   private readonly listeners = new Map<string, Set<RunEventListener>>();
-  private readonly anyListeners = new Set<RunEventListener>();
   /** Serialises snapshot updates per run so concurrent appends cannot lose one. */
   private readonly snapshotQueues = new Map<string, Promise<void>>();
 
@@ -33,7 +32,6 @@ export class EventHub {
     if (!event) return null;
     if (isMilestone(event)) await this.persistSnapshot(event);
     for (const listener of this.listeners.get(event.runId) ?? []) listener(event);
-    for (const listener of this.anyListeners) listener(event);
     return event;
   }
 
@@ -57,12 +55,6 @@ export class EventHub {
       set.delete(listener);
       if (set.size === 0) this.listeners.delete(runId);
     };
-  }
-
-  /** Live events of every run (e.g. the run list view). */
-  subscribeAll(listener: RunEventListener): () => void {
-    this.anyListeners.add(listener);
-    return () => this.anyListeners.delete(listener);
   }
 
   private async persistSnapshot(event: RunEvent): Promise<void> {
