@@ -42,6 +42,11 @@ const FAMILIES: Record<ProviderNodeType, ProviderFamily> = {
   },
 };
 
+/** Whether a node type chooses a provider through its `provider` param. */
+export function isProviderNodeType(type: string): type is ProviderNodeType {
+  return Object.hasOwn(FAMILIES, type);
+}
+
 /**
  * Resolves `requested` (`auto`, `local` or a real provider's name) for a node type.
  * Errors (both non-retryable): `provider_not_configured` when a real provider is asked for

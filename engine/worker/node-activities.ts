@@ -22,7 +22,8 @@ import {
 } from '../../nodes/activity-types';
 import { getDefinition } from '../../nodes/definitions';
 import type { ArtifactService } from '../artifacts/artifact-service';
-import { describeProviders, type ProviderConfig } from '../providers/config';
+import type { ProviderConfig } from '../providers/config';
+import { isProviderNodeType, resolveProvider } from '../providers/resolve';
 import type { BlobStore, DocumentStore } from '../stores/ports';
 import type { ProgressSink } from './progress-sink';
 
@@ -45,13 +46,6 @@ interface HeartbeatDetails {
 
 const PROGRESS_EVENT_INTERVAL_MS = 250;
 const HEARTBEAT_INTERVAL_MS = 1_000;
-
-/** Which provider family a node type's `auto` resolves through (part of its cache key). */
-const PROVIDER_FAMILY: Record<string, string> = {
-  'gpt-storyboard': 'storyboard',
-  'sd-lora-frame': 'frames',
-  'runway-clip': 'clips',
-};
 
 export function createNodeActivities(
   deps: NodeActivityDeps,
@@ -178,9 +172,11 @@ export function nodeCacheKey(input: NodeActivityInput, providers: ProviderConfig
     input.index === undefined || !definition?.fanOut
       ? input.inputs
       : itemInputs(input, definition.fanOut);
-  const family = PROVIDER_FAMILY[input.type];
+  // `auto` joins the key as the provider it resolves to on this worker.
   const provider =
-    family && input.params.provider === 'auto' ? describeProviders(providers)[family] : undefined;
+    input.params.provider === 'auto' && isProviderNodeType(input.type)
+      ? resolveProvider(input.type, 'auto', providers)
+      : undefined;
   const material = canonicalJson({
     type: input.type,
     typeVersion: input.typeVersion,
