@@ -18,7 +18,7 @@ import {
   type GraphEdge,
   type GraphNode,
 } from '../engine/graph/document';
-import { validateGraph } from '../engine/graph/validate';
+import { graphSchema } from '../nodes/definitions';
 import { CHROMIUM_PATH, launchBrowser } from '../editor/e2e/harness';
 import { buildEditor, startStudioServer } from '../editor/e2e/server';
 import { writeResultsSection } from './results';
@@ -194,7 +194,7 @@ const ms = (value: number) => `${Math.round(value)} ms`;
 
 async function main(): Promise<void> {
   const graph = benchGraph();
-  const problems = validateGraph(graph);
+  const problems = graphSchema.validate(graph);
   if (problems.length > 0) throw new Error(`the bench graph is invalid: ${problems[0].message}`);
   if (!existsSync(CHROMIUM_PATH))
     throw new Error(`no Chromium at ${CHROMIUM_PATH}: set CHROMIUM_PATH`);

@@ -10,9 +10,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadGraph } from '../engine/graph/load';
-import type { RunSnapshot } from '../engine/graph/events';
-import { createEngine } from '../engine/runtime';
+import { graphSchema } from '../nodes/definitions';
+import type { RunSnapshot } from '../engine/runs/events';
+import { createEngine } from '../engine/engine';
 import type { Engine } from '../engine/engine-types';
 import { writeResultsSection } from './results';
 
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     new URL('../workflows/character-short.json', import.meta.url),
     'utf8',
   );
-  const loaded = loadGraph(template);
+  const loaded = graphSchema.load(template);
   if (!loaded.ok) throw new Error('the template does not load');
   const fresh: number[] = [];
   const cached: number[] = [];

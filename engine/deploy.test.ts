@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { CONFIG_VARIABLES } from './config';
 import { parseQueues } from './temporal/task-queues';
 
 interface ComposeService {
@@ -39,8 +40,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets only variables the code reads (all documented in the README)', () => {
+    const read: string[] = CONFIG_VARIABLES.map((v) => v.name);
     for (const [name, service] of labServices) {
       for (const variable of Object.keys(service.environment ?? {})) {
+        expect(read, `${name}: ${variable}`).toContain(variable);
         expect(readme, `${name}: ${variable}`).toContain(`\`${variable}\``);
       }
     }

@@ -1,18 +1,21 @@
 /**
  * The Engine: everything the API server, the CLI and tests drive, wired once by
- * `createEngine` (engine/runtime.ts). Transport-free: HTTP and Socket.IO live in engine/server.
+ * `createEngine` (engine/engine.ts). Transport-free: HTTP and Socket.IO live in engine/server.
  */
 import type { Client } from '@temporalio/client';
 import type { ArtifactService } from './artifacts/artifact-service';
-import type { GraphDocument } from './graph/document';
-import type { RunSnapshot } from './graph/events';
-import type { ProviderConfig } from './providers/config';
+import type { GraphSchema } from './graph/schema';
+import type { RunSnapshot } from './runs/events';
+import type { ProviderConfig } from './config';
 import type { EventHub } from './runs/event-hub';
 import type { BlobStore, DocumentStore, RunRecord, VectorStore } from './stores/ports';
 
 export interface StartRunRequest {
-  /** A loaded, current-version document (see engine/graph/load.ts). */
-  graph: GraphDocument;
+  /**
+   * The graph in any form the graph schema loads: a document (of any supported version), its
+   * JSON text, or a saved workflow's graph. `start` prepares it: load, values, validate, compile.
+   */
+  graph: unknown;
   workflowId?: string;
   /** `nodeId.param` → value (exposed template values, CLI `--set`). */
   values?: Record<string, unknown>;
@@ -30,7 +33,7 @@ export interface RerunRequest {
 }
 
 export interface RunService {
-  /** Validates, compiles and starts a run; throws LabError('invalid_graph', …, 400, { errors }). */
+  /** Prepares (load, values, validate, compile) and starts a run; throws GraphInvalid (400). */
   start(request: StartRunRequest): Promise<RunRecord>;
   get(runId: string): Promise<RunRecord | null>;
   snapshot(runId: string): Promise<RunSnapshot | null>;
@@ -60,6 +63,8 @@ export interface Health {
 
 export interface Engine {
   dataDir: string;
+  /** The graph core bound to this build's node types: load, validate, prepare. */
+  graph: GraphSchema;
   documents: DocumentStore;
   blobs: BlobStore;
   vectors: VectorStore;

@@ -4,8 +4,8 @@ import type { ArtifactRef } from '../engine/graph/values';
 import { probeVideo } from '../engine/media/ffmpeg';
 import { makePng } from '../engine/testing/fakes/media';
 import { createTestNodeContext, type TestNodeContext } from '../engine/testing/node-context';
-import { NODE_ACTIVITIES } from './activities';
-import { NODE_DEFINITIONS, getDefinition } from './definitions';
+import { loadNodeActivities } from './activities';
+import { graphSchema, NODE_DEFINITIONS } from './definitions';
 
 let t: TestNodeContext | undefined;
 
@@ -15,15 +15,17 @@ afterEach(async () => {
 });
 
 describe('the worker activity registry', () => {
-  it('has an activity for exactly the node types that run as activities', () => {
-    const runAsActivities = NODE_DEFINITIONS.filter((d) => d.runsOn !== 'workflow').map(
+  it('has an activity for exactly the node types that run as activities', async () => {
+    const runAsActivities = NODE_DEFINITIONS.filter((d) => d.runsOn !== 'inline').map(
       (d) => d.type,
     );
-    expect(Object.keys(NODE_ACTIVITIES).sort()).toEqual([...runAsActivities].sort());
+    const activities = await loadNodeActivities();
+    expect(Object.keys(activities).sort()).toEqual([...runAsActivities].sort());
   });
 
   it('runs the local animatic chain: character → storyboard → frames → clips → merged MP4', async () => {
     t = await createTestNodeContext();
+    const activities = await loadNodeActivities();
     const run = async (
       type: string,
       params: Record<string, unknown>,
@@ -31,8 +33,8 @@ describe('the worker activity registry', () => {
       index?: number,
     ) => {
       const ctx = index === undefined ? t!.ctx : await t!.child({ index, total: 2 });
-      return NODE_ACTIVITIES[type]({
-        params: getDefinition(type)!.params.parse(params),
+      return activities[type]({
+        params: graphSchema.definition(type)!.params.parse(params),
         inputs,
         ctx,
       });

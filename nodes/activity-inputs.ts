@@ -4,6 +4,7 @@
  * that names the port and the next step. Worker-only.
  */
 import { LabError } from '../engine/errors';
+import { fanOutItem } from '../engine/graph/fan-out';
 import {
   artifactRefSchema,
   characterSchema,
@@ -13,7 +14,7 @@ import {
   type Shot,
   type Storyboard,
 } from '../engine/graph/values';
-import { NonRetryableNodeError, type NodeContext } from './activity-types';
+import { NonRetryableNodeError, type NodeContext } from '../engine/worker/node-api';
 
 /** The storyboard on `port`; missing or malformed → `invalid_input`. */
 export function requireStoryboard(value: unknown, port = 'storyboard'): Storyboard {
@@ -70,9 +71,10 @@ export function requireArtifact(value: unknown, label: string): ArtifactRef {
  * reuses its last item, so every frame still gets a shot.
  */
 export function itemAt<T>(list: readonly T[], index: number | undefined, what: string): T {
-  if (list.length === 0)
+  const item = fanOutItem(list, index ?? 0);
+  if (item === undefined)
     throw new NonRetryableNodeError(`${what} is empty: nothing to work on`, 'invalid_input');
-  return list[Math.min(Math.max(0, index ?? 0), list.length - 1)];
+  return item;
 }
 
 /** The shot for fan-out item `index`. */

@@ -1,10 +1,17 @@
-/** Definition tests for every node type (STYLE 14), against DESIGN §3's table. */
+/**
+ * Definition tests for the node types of DESIGN §3's first table (STYLE 14). Node types added
+ * since (voice-over, …) check their own row in their folder's definition test, so adding one
+ * touches no shared list.
+ */
 import { describe, expect, it } from 'vitest';
 import { parsePortType } from '../engine/graph/ports';
-import { createRegistry, NODE_DEFINITIONS, NODE_REGISTRY } from './definitions';
+import { createRegistry } from '../engine/graph/schema';
+import { graphSchema, NODE_DEFINITIONS } from './definitions';
+
+const NODE_REGISTRY = graphSchema.registry;
 
 const DESIGN_TABLE: Record<string, { inputs: string[]; outputs: string[]; runsOn: string }> = {
-  'script-input': { inputs: [], outputs: ['text:text'], runsOn: 'workflow' },
+  'script-input': { inputs: [], outputs: ['text:text'], runsOn: 'inline' },
   'character-loader': { inputs: [], outputs: ['character:character'], runsOn: 'lab-cpu' },
   'gpt-storyboard': {
     inputs: ['script:text', 'character:character?'],
@@ -26,7 +33,7 @@ const DESIGN_TABLE: Record<string, { inputs: string[]; outputs: string[]; runsOn
     outputs: ['video:video'],
     runsOn: 'lab-cpu',
   },
-  'image-input': { inputs: [], outputs: ['image:image'], runsOn: 'workflow' },
+  'image-input': { inputs: [], outputs: ['image:image'], runsOn: 'inline' },
   'consistency-check': {
     inputs: ['frames:image[]', 'character:character'],
     outputs: ['frames:image[]', 'scores:number[]'],
@@ -35,8 +42,8 @@ const DESIGN_TABLE: Record<string, { inputs: string[]; outputs: string[]; runsOn
 };
 
 describe('node definitions', () => {
-  it('registers exactly the eight node types of the design, once each', () => {
-    expect([...NODE_REGISTRY.keys()].sort()).toEqual(Object.keys(DESIGN_TABLE).sort());
+  it('registers every node type of the design table, once each', () => {
+    expect([...NODE_REGISTRY.keys()]).toEqual(expect.arrayContaining(Object.keys(DESIGN_TABLE)));
     expect(() => createRegistry([...NODE_DEFINITIONS, NODE_DEFINITIONS[0]])).toThrow(/duplicate/);
   });
 
@@ -44,7 +51,7 @@ describe('node definitions', () => {
     describe(definition.type, () => {
       const expected = DESIGN_TABLE[definition.type];
 
-      it('has the ports and queue of the design', () => {
+      it.runIf(expected !== undefined)('has the ports and queue of the design', () => {
         const ports = (specs: typeof definition.inputs) =>
           Object.entries(specs).map(
             ([id, spec]) => `${id}:${spec.type}${spec.optional ? '?' : ''}`,

@@ -1,8 +1,11 @@
 /**
- * The registry of node types: the one list the editor, validator, compiler and worker read.
- * Browser-safe. Order is the palette's order.
+ * The registry of node types and the composition root of the graph core: the one list the
+ * editor, validator, compiler and worker read, and the graph schema built from it.
+ * Browser-safe. Order is the palette's order. Adding a node type: its folder, plus one import
+ * and one entry here (the worker finds `<type>/activity.ts` by convention, see activities.ts).
  */
 import type { NodeDefinition } from '../engine/graph/define-node';
+import { createGraphSchema } from '../engine/graph/schema';
 import { characterLoader } from './character-loader/definition';
 import { consistencyCheck } from './consistency-check/definition';
 import { ffmpegMerge } from './ffmpeg-merge/definition';
@@ -23,20 +26,5 @@ export const NODE_DEFINITIONS: readonly NodeDefinition[] = [
   consistencyCheck,
 ] as unknown as readonly NodeDefinition[];
 
-/** Builds a registry, rejecting duplicate ids (a type id is permanent and unique). */
-export function createRegistry(
-  definitions: readonly NodeDefinition[],
-): ReadonlyMap<string, NodeDefinition> {
-  const registry = new Map<string, NodeDefinition>();
-  for (const definition of definitions) {
-    if (registry.has(definition.type)) throw new Error(`duplicate node type "${definition.type}"`);
-    registry.set(definition.type, definition);
-  }
-  return registry;
-}
-
-export const NODE_REGISTRY = createRegistry(NODE_DEFINITIONS);
-
-export function getDefinition(type: string): NodeDefinition | undefined {
-  return NODE_REGISTRY.get(type);
-}
+/** The graph schema of this build's node types: load, validate, applyValues, prepare. */
+export const graphSchema = createGraphSchema({ nodes: NODE_DEFINITIONS });

@@ -9,11 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeGraph } from '../engine/graph/canonical';
-import { compile } from '../engine/graph/compile';
-import { loadGraph } from '../engine/graph/load';
-import { validateGraph } from '../engine/graph/validate';
 import type { ArtifactRef } from '../engine/graph/values';
-import { NODE_REGISTRY } from '../nodes/definitions';
+import { probe } from '../engine/media/ffmpeg';
+import { graphSchema } from '../nodes/definitions';
 import {
   startTestEngine,
   temporalUnavailable,
@@ -26,7 +24,7 @@ const templates = readdirSync(dir).filter((file) => file.endsWith('.json'));
 
 /** Shrinks every frame and merge node so a template runs in seconds. */
 function shrink(text: string): Record<string, unknown> {
-  const loaded = loadGraph(text);
+  const loaded = graphSchema.load(text);
   if (!loaded.ok) throw new Error('does not load');
   const values: Record<string, unknown> = {};
   for (const node of loaded.graph.nodes) {
@@ -39,6 +37,13 @@ function shrink(text: string): Record<string, unknown> {
   return values;
 }
 
+/** The node types a template uses. */
+function nodeTypes(text: string): string[] {
+  const loaded = graphSchema.load(text);
+  if (!loaded.ok) throw new Error('does not load');
+  return loaded.graph.nodes.map((node) => node.type);
+}
+
 describe('shipped templates', () => {
   it('ships at least the character short and a branching template', () => {
     expect(templates).toEqual(expect.arrayContaining(['character-short.json', 'two-scenes.json']));
@@ -47,13 +52,12 @@ describe('shipped templates', () => {
   for (const file of templates) {
     it(`${file} loads, validates, compiles and is saved in the canonical format`, () => {
       const text = readFileSync(join(dir, file), 'utf8');
-      const loaded = loadGraph(text);
-      if (!loaded.ok) throw new Error(`${file} does not load: ${JSON.stringify(loaded.errors)}`);
-      expect(validateGraph(loaded.graph, NODE_REGISTRY)).toEqual([]);
-      expect(serializeGraph(loaded.graph)).toBe(text);
-      const plan = compile(loaded.graph, NODE_REGISTRY);
-      expect(plan.order).toHaveLength(loaded.graph.nodes.length);
-      expect(loaded.graph.exposed.length).toBeGreaterThan(0);
+      const { errors } = graphSchema.check(text);
+      expect(errors).toEqual([]);
+      const { graph, plan } = graphSchema.prepare(text);
+      expect(serializeGraph(graph)).toBe(text);
+      expect(plan.order).toHaveLength(graph.nodes.length);
+      expect(graph.exposed.length).toBeGreaterThan(0);
     });
   }
 });
@@ -73,9 +77,7 @@ describe.skipIf(temporalUnavailable())('shipped templates run end to end', () =>
   for (const file of templates) {
     it(`${file} runs to an H.264 video`, async () => {
       const text = readFileSync(join(dir, file), 'utf8');
-      const loaded = loadGraph(text);
-      if (!loaded.ok) throw new Error(`${file} does not load`);
-      const run = await lab.engine.runs.start({ graph: loaded.graph, values: shrink(text) });
+      const run = await lab.engine.runs.start({ graph: text, values: shrink(text) });
       const snapshot = await lab.engine.runs.waitForEnd(run.id, 180_000);
       expect(snapshot.status, JSON.stringify(snapshot.nodes)).toBe('succeeded');
       const videos = Object.values(snapshot.outputs).flatMap((outputs) =>
@@ -84,8 +86,13 @@ describe.skipIf(temporalUnavailable())('shipped templates run end to end', () =>
         ),
       );
       expect(videos).toHaveLength(1);
-      const probed = await ffprobeVideo(await lab.engine.artifacts.toLocalFile(videos[0]));
+      const mp4 = await lab.engine.artifacts.toLocalFile(videos[0]);
+      const probed = await ffprobeVideo(mp4);
       expect(probed).toMatchObject({ codec: 'h264', width: 384, height: 216 });
+      // A voice-over's narration is mixed in: the film has sound.
+      if (nodeTypes(text).includes('voice-over')) {
+        expect(await probe(mp4)).toMatchObject({ hasAudio: true, audioCodec: 'aac' });
+      }
     });
   }
 });

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunEvent, RunSnapshot } from '../graph/events';
+import type { RunEvent, RunSnapshot } from '../runs/events';
 import type { ArtifactRef, Storyboard } from '../graph/values';
 import { temporalUnavailable } from '../testing/engine-harness';
 import {

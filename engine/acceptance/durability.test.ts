@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunEvent, RunSnapshot } from '../graph/events';
+import type { RunEvent, RunSnapshot } from '../runs/events';
 import { temporalUnavailable } from '../testing/engine-harness';
 import { edge, graph, node } from '../testing/graph-builder';
 import {

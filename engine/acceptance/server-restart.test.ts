@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../engine-types';
-import { createEngine } from '../runtime';
+import { createEngine } from '../engine';
 import { buildServer, type LabServer } from '../server/app';
 import { temporalUnavailable, testEnv } from '../testing/engine-harness';
 import { loadTemplate, RunWatcher } from '../testing/server-harness';

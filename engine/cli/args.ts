@@ -69,13 +69,3 @@ export function parseServerUrl(value: string): string {
   }
   return url.href.replace(/\/+$/, '');
 }
-
-/** A TCP port from the environment. */
-export function parsePort(value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new UsageError(`PORT must be a whole number from 0 to 65535, got "${value}"`);
-  }
-  return port;
-}

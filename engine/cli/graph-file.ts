@@ -1,7 +1,7 @@
 /** Reading a graph file for `run` and `validate`, and printing validation problems. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { ValidationProblem } from '../graph/validate';
+import type { ValidationProblem } from '../graph/problems';
 import { UsageError } from './args';
 
 /** The file's text; a missing or unreadable file is a usage error (exit 2). */

@@ -2,7 +2,7 @@
  * The `charlab` command line: run, validate, serve and worker. `main` takes the arguments and
  * an IO object and returns the exit code, so tests drive it in-process.
  */
-import { providerConfigFromEnv } from '../providers/config';
+import { ConfigError, readConfig, type LabConfig } from '../config';
 import { createRedactor, secretsOf } from '../server/secrets';
 import { UsageError } from './args';
 import type { CliIO } from './io';
@@ -36,7 +36,10 @@ SD_API_URL, RUNWAY_API_KEY, FFMPEG_PATH.
 Exit codes: 0 success; 1 the run failed (or validate found problems); 2 bad usage or, for run,
 an invalid graph.`;
 
-const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
+/** A command: its arguments, the (redacting) terminal and the configuration read from io.env. */
+type Command = (args: string[], io: CliIO, config: LabConfig) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
   run: runCommand,
   validate: validateCommand,
   serve: serveCommand,
@@ -45,18 +48,9 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> =
 
 /** Runs one command line; resolves with the process exit code. */
 export async function main(argv: readonly string[], rawIO: CliIO): Promise<number> {
-  // Provider keys never reach the terminal, even inside an upstream error message.
-  const redact = createRedactor(
-    secretsOf(providerConfigFromEnv(rawIO.env), rawIO.env.LAB_WORKER_TOKEN ?? ''),
-  );
-  const io: CliIO = {
-    ...rawIO,
-    out: (line) => rawIO.out(redact(line)),
-    err: (line) => rawIO.err(redact(line)),
-  };
   const [command, ...args] = argv;
   if (command === undefined) {
-    io.err(USAGE);
+    rawIO.err(USAGE);
     return 2;
   }
   if (
@@ -66,13 +60,30 @@ export async function main(argv: readonly string[], rawIO: CliIO): Promise<numbe
     args.includes('--help') ||
     args.includes('-h')
   ) {
-    io.out(USAGE);
+    rawIO.out(USAGE);
     return 0;
   }
+  // The environment is read once, here; a variable set to something unusable stops every
+  // command before it starts anything.
+  let config: LabConfig;
+  try {
+    config = readConfig(rawIO.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    rawIO.err(`charlab: ${error.message}`);
+    return 2;
+  }
+  // Provider keys never reach the terminal, even inside an upstream error message.
+  const redact = createRedactor(secretsOf(config.providers, config.workerToken ?? ''));
+  const io: CliIO = {
+    ...rawIO,
+    out: (line) => rawIO.out(redact(line)),
+    err: (line) => rawIO.err(redact(line)),
+  };
   const handler = COMMANDS[command];
   try {
     if (!handler) throw new UsageError(`unknown command "${command}"`);
-    return await handler(args, io);
+    return await handler(args, io, config);
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`charlab: ${error.message}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { emptySnapshot, type RunEvent, type RunSnapshot } from '../graph/events';
+import { emptySnapshot, type RunEvent, type RunSnapshot } from '../runs/events';
 import type { GraphDocument } from '../graph/document';
-import { UsageError, parsePort, parseServerUrl, parseSets } from './args';
+import { UsageError, parseServerUrl, parseSets } from './args';
 import { describeFailure, findFinalVideo, ProgressPrinter } from './progress';
 import { safeFileName } from './run-command';
 
@@ -100,13 +100,10 @@ describe('argument parsing', () => {
     expect(() => parseSets(['a.b=1', 'a.b=2'])).toThrow(/given twice/);
   });
 
-  it('checks server URLs and ports', () => {
+  it('checks server URLs', () => {
     expect(parseServerUrl('http://127.0.0.1:8080/')).toBe('http://127.0.0.1:8080');
     expect(() => parseServerUrl('localhost:8080')).toThrow(UsageError);
     expect(() => parseServerUrl('ftp://host')).toThrow(/http/);
-    expect(parsePort(undefined, 8080)).toBe(8080);
-    expect(parsePort('0', 8080)).toBe(0);
-    expect(() => parsePort('80a', 8080)).toThrow(/PORT/);
   });
 
   it('makes a file name of any graph name', () => {

@@ -3,7 +3,7 @@
  * through the same `applyEvent` the server and the browser use, so the numbers agree. Also
  * where the CLI finds the run's final video and the error to report when it failed.
  */
-import { applyEvent, emptySnapshot, type RunEvent, type RunSnapshot } from '../graph/events';
+import { applyEvent, emptySnapshot, type RunEvent, type RunSnapshot } from '../runs/events';
 import type { GraphDocument } from '../graph/document';
 import { artifactRefSchema, type ArtifactRef } from '../graph/values';
 

@@ -11,12 +11,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { io as connect } from 'socket.io-client';
+import type { LabConfig } from '../config';
 import type { GraphDocument } from '../graph/document';
-import { isTerminalRunStatus, type RunEvent, type RunSnapshot } from '../graph/events';
-import type { ValidationProblem } from '../graph/validate';
+import { isTerminalRunStatus, type RunEvent, type RunSnapshot } from '../runs/events';
+import { GraphInvalid, type ValidationProblem } from '../graph/problems';
+import type { PreparedGraph } from '../graph/schema';
 import type { ArtifactRef } from '../graph/values';
-import { createEngine } from '../runtime';
-import { checkGraph } from '../server/graph-input';
+import { createEngine } from '../engine';
+import { graphSchema } from '../../nodes/definitions';
 import { watchRun } from '../server/watch-run';
 import { parseCommand, parseServerUrl, parseSets } from './args';
 import { formatProblems, readGraphFile } from './graph-file';
@@ -33,7 +35,7 @@ interface RunPlan {
   outGiven: boolean;
 }
 
-export async function runCommand(args: string[], io: CliIO): Promise<number> {
+export async function runCommand(args: string[], io: CliIO, config: LabConfig): Promise<number> {
   const { values: flags, positionals } = parseCommand(
     'run',
     args,
@@ -47,14 +49,19 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const values = parseSets(flags.set);
   const server = flags.server === undefined ? undefined : parseServerUrl(flags.server);
   const { file, text } = await readGraphFile(io.cwd, positionals[0]);
-  const { errors, loaded } = checkGraph(text, values);
-  if (errors.length > 0 || !loaded) return reportInvalid(io, file, errors);
+  let loaded: PreparedGraph;
+  try {
+    loaded = graphSchema.prepare(text, { values });
+  } catch (error) {
+    if (error instanceof GraphInvalid) return reportInvalid(io, file, error.problems);
+    throw error;
+  }
   const plan: RunPlan = {
     graph: loaded.graph,
     out: resolve(io.cwd, flags.out ?? `${safeFileName(loaded.graph.name)}.mp4`),
     outGiven: flags.out !== undefined,
   };
-  return server ? runOnServer(server, plan, io) : runEmbedded(plan, io);
+  return server ? runOnServer(server, plan, io) : runEmbedded(plan, io, config);
 }
 
 function reportInvalid(io: CliIO, file: string, errors: readonly ValidationProblem[]): number {
@@ -65,9 +72,9 @@ function reportInvalid(io: CliIO, file: string, errors: readonly ValidationProbl
   return EXIT.usage;
 }
 
-async function runEmbedded(plan: RunPlan, io: CliIO): Promise<number> {
+async function runEmbedded(plan: RunPlan, io: CliIO, config: LabConfig): Promise<number> {
   const engine = await createEngine({
-    env: io.env,
+    config,
     startWorker: true,
     log: (line) => io.err(line),
   });

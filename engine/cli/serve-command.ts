@@ -2,22 +2,22 @@
  * `charlab serve` (what `npm start` runs): the engine with an in-process worker, the API and
  * the studio on HOST:PORT (default 127.0.0.1:8080), until SIGINT or SIGTERM.
  */
-import { readRuntimeInfo, writeRuntimeInfo, createEngine } from '../runtime';
+import type { LabConfig } from '../config';
+import { readEngineInfo, writeEngineInfo, createEngine } from '../engine';
 import { buildServer } from '../server/app';
-import { parseCommand, parsePort } from './args';
+import { parseCommand } from './args';
 import type { CliIO } from './io';
 
-export async function serveCommand(args: string[], io: CliIO): Promise<number> {
+export async function serveCommand(args: string[], io: CliIO, config: LabConfig): Promise<number> {
   const { values: flags } = parseCommand(
     'serve',
     args,
     { 'no-worker': { type: 'boolean' } },
     { min: 0, max: 0, names: '' },
   );
-  const host = io.env.HOST || '127.0.0.1';
-  const port = parsePort(io.env.PORT, 8080);
+  const { host, port } = config;
   const engine = await createEngine({
-    env: io.env,
+    config,
     startWorker: !flags['no-worker'],
     log: (line) => io.err(line),
   });
@@ -38,8 +38,8 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     throw error;
   }
   // Workers started later on this machine find the server here (see engine/worker/process.ts).
-  const info = readRuntimeInfo(engine.dataDir);
-  if (info) writeRuntimeInfo(engine.dataDir, { ...info, serverUrl: url });
+  const info = readEngineInfo(engine.dataDir);
+  if (info) writeEngineInfo(engine.dataDir, { ...info, serverUrl: url });
 
   io.out(`Character Lab is running at ${url}`);
   io.out(`  data: ${engine.dataDir}`);

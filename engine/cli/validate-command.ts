@@ -1,5 +1,5 @@
 /** `charlab validate <graph.json>`: every problem at once; exit 1 if there is any. */
-import { checkGraph } from '../server/graph-input';
+import { graphSchema } from '../../nodes/definitions';
 import { parseCommand } from './args';
 import { formatProblems, readGraphFile } from './graph-file';
 import type { CliIO } from './io';
@@ -16,7 +16,7 @@ export async function validateCommand(args: string[], io: CliIO): Promise<number
     },
   );
   const { file, text } = await readGraphFile(io.cwd, positionals[0]);
-  const { errors, loaded } = checkGraph(text);
+  const { errors, loaded } = graphSchema.check(text);
   if (errors.length > 0) {
     io.out(`${file}: ${errors.length} problem${errors.length === 1 ? '' : 's'}`);
     for (const line of formatProblems(errors)) io.out(line);

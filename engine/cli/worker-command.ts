@@ -1,10 +1,11 @@
 /** `charlab worker [--queues lab-cpu,lab-gpu,lab-io] [--server URL]`: a worker process of its own. */
+import type { LabConfig } from '../config';
 import { parseQueues } from '../temporal/task-queues';
 import { runWorkerProcess } from '../worker/process';
 import { parseCommand, parseServerUrl, UsageError } from './args';
 import type { CliIO } from './io';
 
-export async function workerCommand(args: string[], io: CliIO): Promise<number> {
+export async function workerCommand(args: string[], io: CliIO, config: LabConfig): Promise<number> {
   const { values: flags } = parseCommand(
     'worker',
     args,
@@ -18,9 +19,9 @@ export async function workerCommand(args: string[], io: CliIO): Promise<number> 
     throw new UsageError(`--queues: ${error instanceof Error ? error.message : String(error)}`);
   }
   await runWorkerProcess({
+    config,
     ...(queues ? { queues } : {}),
     ...(flags.server === undefined ? {} : { serverUrl: parseServerUrl(flags.server) }),
-    env: io.env,
     log: (line) => io.out(line),
   });
   return 0;

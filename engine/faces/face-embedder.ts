@@ -54,7 +54,7 @@ export interface FaceEmbedder {
   distance(a: Float32Array, b: Float32Array): number;
 }
 
-interface Runtime {
+interface FaceModels {
   faceapi: typeof FaceApi;
   tf: typeof Tf;
 }
@@ -62,10 +62,10 @@ interface Runtime {
 // CommonJS on purpose: face-api's node build require()s @tensorflow/tfjs, and an ESM import
 // here would load a second tfjs-core instance with its own (empty) backend registry.
 const requireCjs = createRequire(import.meta.url);
-let runtime: Promise<Runtime> | undefined;
+let faceModels: Promise<FaceModels> | undefined;
 
-function loadRuntime(): Promise<Runtime> {
-  runtime ??= (async () => {
+function loadFaceModels(): Promise<FaceModels> {
+  faceModels ??= (async () => {
     const tf = requireCjs('@tensorflow/tfjs') as typeof Tf;
     requireCjs('@tensorflow/tfjs-backend-wasm');
     const faceapi = requireCjs('@vladmandic/face-api/dist/face-api.node-wasm.js') as typeof FaceApi;
@@ -78,7 +78,7 @@ function loadRuntime(): Promise<Runtime> {
     await faceapi.nets.faceRecognitionNet.loadFromDisk(models);
     return { faceapi, tf };
   })().catch((error: unknown) => {
-    runtime = undefined;
+    faceModels = undefined;
     throw new LabError(
       'face_model_unavailable',
       `face_model_unavailable: could not load the face models from @vladmandic/face-api (${String(error)}); ` +
@@ -86,7 +86,7 @@ function loadRuntime(): Promise<Runtime> {
       500,
     );
   });
-  return runtime;
+  return faceModels;
 }
 
 /** Every face in the image with its descriptor, largest first. */
@@ -95,7 +95,7 @@ export async function detectFaces(
   options: EmbedOptions = {},
 ): Promise<FaceDetections> {
   const [{ faceapi, tf }, rgb] = await Promise.all([
-    loadRuntime(),
+    loadFaceModels(),
     decodeToRgb(image, options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
   ]);
   const tensor = tf.tensor3d(rgb.pixels, [rgb.height, rgb.width, 3], 'int32');

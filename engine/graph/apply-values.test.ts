@@ -1,10 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { applyValues } from './apply-values';
+import { applyValues as applyValuesWith } from './apply-values';
 import type { GraphDocument } from './document';
-import { loadGraph } from './load';
-import { testGraph, testNode } from './test-registry';
-import { validateGraph } from './validate';
+import { loadGraph as loadGraphWith } from './load';
+import { testGraph, testNode } from '../testing/test-registry';
+import { validateGraph as validateGraphWith } from './validate';
+import { TEST_REGISTRY } from '../testing/test-registry';
+import type { NodeRegistry } from './problems';
+
+// The core takes its registry as an argument; these tests use the real node types plus test ones.
+const loadGraph = (input: unknown, registry: NodeRegistry = TEST_REGISTRY) =>
+  loadGraphWith(input, registry);
+const validateGraph = (doc: GraphDocument, registry: NodeRegistry = TEST_REGISTRY) =>
+  validateGraphWith(doc, registry);
+const applyValues = (
+  doc: GraphDocument,
+  values: Record<string, unknown>,
+  registry: NodeRegistry = TEST_REGISTRY,
+) => applyValuesWith(doc, values, registry);
 
 function characterShort(): GraphDocument {
   const text = readFileSync(new URL('./fixtures/character-short.v1.json', import.meta.url), 'utf8');

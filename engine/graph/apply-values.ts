@@ -3,10 +3,9 @@
  * exposed values on instantiation, a run request's `values`. Pure and browser-safe.
  */
 import type { z } from 'zod';
-import { NODE_REGISTRY } from '../../nodes/definitions';
 import type { GraphDocument } from './document';
-import { closestName, describeNode } from './validate';
-import type { NodeRegistry, ValidationProblem } from './validate';
+import { closestName, describeNode } from './problems';
+import type { NodeRegistry, ValidationProblem } from './problems';
 
 /** The document with the values set, or every value that could not be set. */
 export type ApplyValuesResult =
@@ -21,7 +20,7 @@ export type ApplyValuesResult =
 export function applyValues(
   doc: GraphDocument,
   values: Record<string, unknown>,
-  registry: NodeRegistry = NODE_REGISTRY,
+  registry: NodeRegistry,
 ): ApplyValuesResult {
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
     return {

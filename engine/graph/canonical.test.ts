@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, serializeGraph } from './canonical';
 import type { GraphDocument } from './document';
-import { loadGraph } from './load';
+import { loadGraph as loadGraphWith } from './load';
+import { TEST_REGISTRY } from '../testing/test-registry';
+import type { NodeRegistry } from './problems';
+
+// The core takes its registry as an argument; these tests use the real node types plus test ones.
+const loadGraph = (input: unknown, registry: NodeRegistry = TEST_REGISTRY) =>
+  loadGraphWith(input, registry);
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

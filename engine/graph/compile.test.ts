@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runwayClip } from '../../nodes/runway-clip/definition';
-import { GraphInvalid, compile, descendants } from './compile';
+import { descendants, type CompileOptions } from './compile';
 import type { GraphDocument } from './document';
-import { loadGraph } from './load';
+import { loadGraph as loadGraphWith } from './load';
 import type { ActivityStep } from './plan';
-import { testEdge as edge, testGraph as graph, testNode as node } from './test-registry';
+import { testEdge as edge, testGraph as graph, testNode as node } from '../testing/test-registry';
+import { TEST_REGISTRY, testSchema } from '../testing/test-registry';
+import { GraphInvalid, type NodeRegistry } from './problems';
+
+// The core takes its registry as an argument; these tests use the real node types plus test ones.
+const loadGraph = (input: unknown, registry: NodeRegistry = TEST_REGISTRY) =>
+  loadGraphWith(input, registry);
+/** Compiling goes through `prepare`, which validates first, as every production caller does. */
+const compile = (doc: GraphDocument, _registry?: NodeRegistry, options?: CompileOptions) =>
+  testSchema.prepare(doc, options).plan;
 
 function characterShort(): GraphDocument {
   const text = readFileSync(new URL('./fixtures/character-short.v1.json', import.meta.url), 'utf8');
@@ -73,7 +81,9 @@ describe('compile', () => {
       retry: { maximumAttempts: 3, initialIntervalSec: 1, backoffCoefficient: 2 },
       cacheable: true,
     });
-    expect(activity(plan.nodes.clips.step).fanOut).toEqual(runwayClip.fanOut);
+    expect(activity(plan.nodes.clips.step).fanOut).toEqual(
+      TEST_REGISTRY.get('runway-clip')!.fanOut,
+    );
     expect(activity(plan.nodes.character.step)).toMatchObject({
       taskQueue: 'lab-cpu',
       cacheable: false,
@@ -180,7 +190,7 @@ describe('compile', () => {
       details: { errors: invalid.problems },
     });
     expect(invalid.message).toMatch(
-      /^the graph cannot run \(2 problems\): \[missing_required_input\] node "story"/,
+      /^the graph has 2 problems: node "story".*; cannot rerun from node "nope"/,
     );
     expect(invalid.problems[1].message).toContain('cannot rerun from node "nope"');
   });

@@ -3,7 +3,6 @@
  * interpreter workflow runs. Pure and deterministic: the same document always gives the same
  * plan, so plans can be compared, hashed and stored with the run.
  */
-import { NODE_REGISTRY } from '../../nodes/definitions';
 import type { NodeDefinition } from './define-node';
 import type { GraphDocument } from './document';
 import type {
@@ -15,28 +14,7 @@ import type {
   TaskQueue,
 } from './plan';
 import { parsePortType } from './ports';
-import { validateGraph } from './validate';
-import type { NodeRegistry, ValidationProblem } from './validate';
-
-/**
- * Thrown by `compile()` when the graph cannot run. Shaped like engine/errors.ts's LabError
- * (`code`, `status`, `details`) so the server answers it as a 400 without special cases,
- * but defined here because engine/graph imports nothing outside itself.
- */
-export class GraphInvalid extends Error {
-  readonly code = 'invalid_graph';
-  readonly status = 400;
-  readonly details: { errors: ValidationProblem[] };
-
-  constructor(readonly problems: ValidationProblem[]) {
-    super(
-      `the graph cannot run (${problems.length} problem${problems.length === 1 ? '' : 's'}): ` +
-        problems.map((problem) => `[${problem.code}] ${problem.message}`).join('; '),
-    );
-    this.name = 'GraphInvalid';
-    this.details = { errors: problems };
-  }
-}
+import type { NodeRegistry } from './problems';
 
 /** Options of `compile()`. */
 export interface CompileOptions {
@@ -44,27 +22,19 @@ export interface CompileOptions {
   forceRun?: string[];
 }
 
-/** Compiles a loaded document; throws GraphInvalid with every problem if it is not valid. */
+/**
+ * Compiles a loaded, valid document (the graph schema's `prepare` validates first; calling
+ * this on an invalid document is a programming error and throws a plain Error).
+ */
 export function compile(
   doc: GraphDocument,
-  registry: NodeRegistry = NODE_REGISTRY,
+  registry: NodeRegistry,
   options: CompileOptions = {},
 ): ExecutionPlan {
-  const problems = validateGraph(doc, registry);
-  const known = new Set(doc.nodes.map((node) => node.id));
-  for (const id of options.forceRun ?? []) {
-    if (known.has(id)) continue;
-    problems.push({
-      code: 'unknown_node',
-      nodeId: id,
-      message: `cannot rerun from node "${id}": the graph has no such node; pick one of ${[...known].map((k) => `"${k}"`).join(', ')}`,
-    });
-  }
-  if (problems.length > 0) throw new GraphInvalid(problems);
-
   const nodes: Record<string, PlanNode> = {};
   for (const node of doc.nodes) {
-    const definition = registry.get(node.type)!;
+    const definition = registry.get(node.type);
+    if (!definition) throw new Error(`compile: unknown node type "${node.type}"; validate first`);
     const params = definition.params.parse(node.params) as Record<string, unknown>;
     const inputs: PlanNode['inputs'] = {};
     const parents: string[] = [];
@@ -111,7 +81,7 @@ function compileStep(
   definition: NodeDefinition,
   params: Record<string, unknown>,
 ): ConstantStep | ActivityStep {
-  if (definition.runsOn === 'workflow') {
+  if (definition.runsOn === 'inline') {
     return { kind: 'constant', outputs: definition.evaluate!(params) };
   }
   const { fanOut, execution } = definition;

@@ -7,6 +7,7 @@ const base = {
   version: 1,
   title: 'Demo',
   category: 'Inputs' as const,
+  color: '#9aa5b1',
   description: 'a node for tests',
   inputs: {},
   outputs: { text: { type: 'text' as const, label: 'Text' } },
@@ -28,7 +29,7 @@ describe('defineNode', () => {
     expect(() => defineNode({ ...base, params: z.object({ text: z.string() }) })).toThrow(
       /default/,
     );
-    expect(() => defineNode({ ...base, runsOn: 'workflow' })).toThrow(/evaluate/);
+    expect(() => defineNode({ ...base, runsOn: 'inline' })).toThrow(/evaluate/);
     expect(() => defineNode({ ...base, fanOut: { input: 'frames' } })).toThrow(/not an input/);
     expect(() =>
       defineNode({ ...base, inputs: { clip: { type: 'video', label: 'Clip', multiple: true } } }),

@@ -4,10 +4,15 @@
  * worker all read the same definition. Browser-safe: zod only, no React, no SDKs.
  */
 import type { z } from 'zod';
+import type { FanOutSource } from './fan-out';
+import type { TaskQueue } from './plan';
 import type { PortType } from './ports';
 
-/** Where a node runs: `workflow` nodes are pure and evaluated without an activity. */
-export type NodeRuntime = 'workflow' | 'lab-cpu' | 'lab-gpu' | 'lab-io';
+/**
+ * Where a node runs: `inline` nodes are pure and evaluated by the compiler, with no activity;
+ * the others run as an activity on that task queue.
+ */
+export type RunsOn = 'inline' | TaskQueue;
 
 export interface PortSpec {
   type: PortType;
@@ -43,14 +48,12 @@ export interface NodeMigration {
  * value (`shots` of a storyboard); without it the input itself is the list. List outputs
  * collect one value per item.
  */
-export interface FanOutSpec {
-  input: string;
-  path?: 'shots';
+export interface FanOutSpec extends FanOutSource {
   /**
    * Other inputs that are read per item too (item i of their list): the cache key of item i
    * then depends only on those items, so editing shot 3 re-renders only clip 3.
    */
-  zip?: { input: string; path?: 'shots' }[];
+  zip?: FanOutSource[];
 }
 
 export interface ExecutionDefaults {
@@ -66,13 +69,23 @@ export interface NodeDefinition<P extends z.ZodObject = z.ZodObject> {
   type: string;
   version: number;
   title: string;
-  category: 'Inputs' | 'Characters' | 'Story' | 'Images' | 'Video' | 'Quality';
+  /** The palette group; groups appear in the order their first node type is registered. */
+  category: string;
+  /** The node's accent colour (`#rrggbb`): its header and its dot on the minimap. */
+  color: string;
   description: string;
   inputs: Record<string, PortSpec>;
   outputs: Record<string, PortSpec>;
   params: P;
   paramUi: Partial<Record<keyof z.infer<P> & string, ParamUi>>;
-  runsOn: NodeRuntime;
+  runsOn: RunsOn;
+  /**
+   * The real providers this node can call, in the order `auto` prefers them (`openai`,
+   * `a1111`, …: names of the provider services in the engine's configuration). A node with
+   * providers has a `provider` param offering `auto`, each of them and `local`; the activity
+   * shell resolves it and hands the activity that one provider's configuration.
+   */
+  providers?: readonly string[];
   fanOut?: FanOutSpec;
   execution: ExecutionDefaults;
   /** False for nodes whose output depends on something other than params and inputs. */
@@ -130,9 +143,12 @@ function assertWellFormed(def: NodeDefinition): void {
   if (def.migrations.length !== def.version - 1) {
     throw new Error(`${where}: version ${def.version} needs ${def.version - 1} migrations`);
   }
-  if ((def.runsOn === 'workflow') !== (def.evaluate !== undefined)) {
-    throw new Error(`${where}: exactly the workflow-evaluated nodes define evaluate()`);
+  if ((def.runsOn === 'inline') !== (def.evaluate !== undefined)) {
+    throw new Error(`${where}: exactly the inline nodes define evaluate()`);
   }
+  if (!/^#[0-9a-f]{6}$/i.test(def.color)) throw new Error(`${where}: color must be #rrggbb`);
+  if (def.category.trim() === '') throw new Error(`${where}: category must not be empty`);
+  if (def.providers) assertProviderParam(def, where);
   if (def.fanOut && !(def.fanOut.input in def.inputs)) {
     throw new Error(`${where}: fan-out input "${def.fanOut.input}" is not an input`);
   }
@@ -143,4 +159,33 @@ function assertWellFormed(def: NodeDefinition): void {
   }
   const parsed = def.params.safeParse({});
   if (!parsed.success) throw new Error(`${where}: every param needs a default`);
+}
+
+/** A node with providers offers exactly `auto`, `local` and each of them in its `provider` param. */
+function assertProviderParam(def: NodeDefinition, where: string): void {
+  const choices = providerChoices(def);
+  const expected = ['auto', ...(def.providers ?? []), 'local'];
+  const same =
+    choices !== undefined &&
+    choices.length === expected.length &&
+    expected.every((choice) => choices.includes(choice));
+  if (!same) {
+    throw new Error(
+      `${where}: declares providers, so its "provider" param must be an enum of ${expected.join(', ')}`,
+    );
+  }
+}
+
+/** The options of a node's `provider` enum param, if it has one. */
+export function providerChoices(def: NodeDefinition): string[] | undefined {
+  const field = (def.params.shape as Record<string, unknown>).provider as
+    { unwrap?: () => unknown; options?: unknown } | undefined;
+  let inner: unknown = field;
+  // `.default()` wraps the enum; unwrap until the options show.
+  for (let depth = 0; depth < 3 && inner && !(inner as { options?: unknown }).options; depth++) {
+    const unwrap = (inner as { unwrap?: () => unknown }).unwrap;
+    inner = typeof unwrap === 'function' ? unwrap.call(inner) : undefined;
+  }
+  const options = (inner as { options?: unknown } | undefined)?.options;
+  return Array.isArray(options) ? options.map(String) : undefined;
 }

@@ -4,7 +4,8 @@ import { gptStoryboard } from '../../nodes/gpt-storyboard/definition';
 import { imageInput } from '../../nodes/image-input/definition';
 import type { NodeDefinition } from './define-node';
 import { describeNodeTypes, graphDocumentJsonSchema, nodeParamsJsonSchema } from './json-schema';
-import { TEST_REGISTRY } from './test-registry';
+import { TEST_REGISTRY } from '../testing/test-registry';
+import { createRegistry } from './schema';
 
 describe('graphDocumentJsonSchema', () => {
   it('describes the document as written: defaulted fields optional, the rest required', () => {
@@ -75,7 +76,7 @@ describe('nodeParamsJsonSchema', () => {
 
 describe('describeNodeTypes', () => {
   it('describes every registered node type, in palette order, as plain JSON', () => {
-    const types = describeNodeTypes();
+    const types = describeNodeTypes(createRegistry(NODE_DEFINITIONS));
     expect(types.map((t) => t.type)).toEqual(NODE_DEFINITIONS.map((d) => d.type));
     expect(JSON.parse(JSON.stringify(types))).toEqual(types);
     const frames = types.find((t) => t.type === 'sd-lora-frame')!;

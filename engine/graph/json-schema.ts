@@ -4,16 +4,15 @@
  * Pure and browser-safe.
  */
 import { z } from 'zod';
-import { NODE_REGISTRY } from '../../nodes/definitions';
 import type {
   ExecutionDefaults,
   FanOutSpec,
   NodeDefinition,
-  NodeRuntime,
+  RunsOn,
   PortSpec,
 } from './define-node';
 import { graphDocumentSchema } from './document';
-import type { NodeRegistry } from './validate';
+import type { NodeRegistry } from './problems';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -52,24 +51,30 @@ export interface NodeTypeDescription {
   type: string;
   typeVersion: number;
   title: string;
-  category: NodeDefinition['category'];
+  category: string;
+  /** The node's accent colour (#rrggbb), for its header and the minimap. */
+  color: string;
+  /** Real providers, in `auto` order (the `provider` param also offers auto and local). */
+  providers?: string[];
   description: string;
   inputs: Record<string, PortSpec>;
   outputs: Record<string, PortSpec>;
   params: JsonSchema;
-  runsOn: NodeRuntime;
+  runsOn: RunsOn;
   fanOut?: FanOutSpec;
   cacheable: boolean;
   execution: ExecutionDefaults;
 }
 
 /** Every node type in registry (palette) order, as plain JSON. */
-export function describeNodeTypes(registry: NodeRegistry = NODE_REGISTRY): NodeTypeDescription[] {
+export function describeNodeTypes(registry: NodeRegistry): NodeTypeDescription[] {
   return [...registry.values()].map((definition) => ({
     type: definition.type,
     typeVersion: definition.version,
     title: definition.title,
     category: definition.category,
+    color: definition.color,
+    ...(definition.providers ? { providers: [...definition.providers] } : {}),
     description: definition.description,
     inputs: structuredClone(definition.inputs),
     outputs: structuredClone(definition.outputs),

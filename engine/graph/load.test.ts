@@ -1,9 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from './document';
-import { loadGraph } from './load';
+import { loadGraph as loadGraphWith } from './load';
 import type { LoadResult } from './load';
-import { TEST_REGISTRY } from './test-registry';
+import { TEST_REGISTRY } from '../testing/test-registry';
+import type { NodeRegistry } from './problems';
+
+// The core takes its registry as an argument; these tests use the real node types plus test ones.
+const loadGraph = (input: unknown, registry: NodeRegistry = TEST_REGISTRY) =>
+  loadGraphWith(input, registry);
 
 const characterShort = readFileSync(
   new URL('./fixtures/character-short.v1.json', import.meta.url),

@@ -4,7 +4,6 @@
  * param defaults. Pure and browser-safe. Whether the graph makes sense (known types, wired
  * ports, no cycles) is validate.ts's job: an unknown node type loads fine and is reported there.
  */
-import { NODE_REGISTRY } from '../../nodes/definitions';
 import { GRAPH_SCHEMA_ID, GRAPH_VERSION, LIMITS, graphDocumentSchema } from './document';
 import type { GraphDocument } from './document';
 import {
@@ -13,7 +12,7 @@ import {
   migrateDocument,
   migrateNodeParams,
 } from './migrations';
-import type { NodeRegistry, ValidationProblem } from './validate';
+import type { NodeRegistry, ValidationProblem } from './problems';
 
 /** A migration that ran while loading: document-wide, or on one node's params. */
 export interface AppliedMigration {
@@ -39,7 +38,7 @@ type Json = Record<string, unknown>;
  * Loads a graph document from JSON text or an already parsed value. Bad input never throws:
  * it comes back as `{ ok: false, errors }`, each error with a stable code.
  */
-export function loadGraph(input: unknown, registry: NodeRegistry = NODE_REGISTRY): LoadResult {
+export function loadGraph(input: unknown, registry: NodeRegistry): LoadResult {
   const parsed = parseInput(input);
   if (!parsed.ok) return parsed;
   const raw = parsed.value;

@@ -5,7 +5,7 @@ import { NODE_DEFINITIONS } from '../../nodes/definitions';
 import { compile } from './compile';
 import { defineNode } from './define-node';
 import type { NodeDefinition } from './define-node';
-import { loadGraph } from './load';
+import { loadGraph as loadGraphWith } from './load';
 import {
   DOCUMENT_MIGRATIONS,
   MigrationFailed,
@@ -14,8 +14,16 @@ import {
   migrateDocument,
   migrateNodeParams,
 } from './migrations';
-import { TEST_REGISTRY, testGreeter } from './test-registry';
-import { validateGraph } from './validate';
+import { TEST_REGISTRY, testGreeter } from '../testing/test-registry';
+import { validateGraph as validateGraphWith } from './validate';
+import type { NodeRegistry } from './problems';
+import type { GraphDocument } from './document';
+
+// The core takes its registry as an argument; these tests use the real node types plus test ones.
+const loadGraph = (input: unknown, registry: NodeRegistry = TEST_REGISTRY) =>
+  loadGraphWith(input, registry);
+const validateGraph = (doc: GraphDocument, registry: NodeRegistry = TEST_REGISTRY) =>
+  validateGraphWith(doc, registry);
 
 const FIXTURES = new URL('./fixtures/migrations/', import.meta.url);
 
@@ -197,11 +205,12 @@ describe('older documents through the whole load pipeline', () => {
       version: 2,
       title: 'Fragile',
       category: 'Inputs',
+      color: '#9aa5b1',
       description: 'test',
       inputs: {},
       outputs: { text: { type: 'text', label: 'Text' } },
       params: z.object({ n: z.number().default(1) }),
-      runsOn: 'workflow',
+      runsOn: 'inline',
       evaluate: (params) => ({ text: String(params.n) }),
       migrations: [
         {

@@ -29,7 +29,7 @@ export interface ActivityStep {
   activityType: string;
   taskQueue: TaskQueue;
   /** Input port whose list (or `path` inside it) sets the number of items. */
-  fanOut?: { input: string; path?: 'shots'; zip?: { input: string; path?: 'shots' }[] };
+  fanOut?: { input: string; path?: string; zip?: { input: string; path?: string }[] };
   /** Output ports that are lists: fan-out items contribute one value each. */
   listOutputs: string[];
   maxParallel: number;

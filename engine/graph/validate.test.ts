@@ -1,15 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { GraphDocument } from './document';
-import { loadGraph } from './load';
+import { loadGraph as loadGraphWith } from './load';
 import {
   TEST_REGISTRY,
+  testSchema,
   testEdge as edge,
   testGraph as graph,
   testNode as node,
-} from './test-registry';
-import { closestName, loadAndValidate, validateGraph } from './validate';
-import type { ValidationProblem } from './validate';
+} from '../testing/test-registry';
+import { validateGraph as validateGraphWith } from './validate';
+import { closestName, type NodeRegistry, type ValidationProblem } from './problems';
+
+// The core takes its registry as an argument; these tests use the real node types plus test ones.
+const loadGraph = (input: unknown, registry: NodeRegistry = TEST_REGISTRY) =>
+  loadGraphWith(input, registry);
+const validateGraph = (doc: GraphDocument, registry: NodeRegistry = TEST_REGISTRY) =>
+  validateGraphWith(doc, registry);
 
 const characterShortText = readFileSync(
   new URL('./fixtures/character-short.v1.json', import.meta.url),
@@ -83,7 +90,7 @@ describe('validateGraph', () => {
   it('unsupported_version when a document skipped loadGraph', () => {
     const problems = validateGraph(graph([node('greet', 'test-greeter', {}, 1)]), TEST_REGISTRY);
     expect(summary(problems)).toEqual([{ code: 'unsupported_version', nodeId: 'greet' }]);
-    expect(problems[0].message).toContain('loadGraph');
+    expect(problems[0].message).toContain('load or prepare');
   });
 
   it('invalid_param: zod issues, unknown params and definition checks', () => {
@@ -294,24 +301,24 @@ describe('validateGraph', () => {
   });
 });
 
-describe('loadAndValidate', () => {
+describe('the graph schema check (load, then validate)', () => {
   it('migrates an old document and validates it', () => {
     const text = readFileSync(
       new URL('./fixtures/migrations/document/0001-edges-and-params.before.json', import.meta.url),
       'utf8',
     );
-    const result = loadAndValidate(text);
-    expect(result).toMatchObject({ ok: true, errors: [], migratedFrom: 0 });
-    expect(result.graph?.version).toBe(1);
+    const result = testSchema.check(text);
+    expect(result.errors).toEqual([]);
+    expect(result.loaded).toMatchObject({ migratedFrom: 0 });
+    expect(result.loaded?.graph.version).toBe(1);
   });
 
   it('returns load errors and validation errors the same way', () => {
-    expect(loadAndValidate('{')).toEqual({
-      ok: false,
+    expect(testSchema.check('{')).toEqual({
       errors: [expect.objectContaining({ code: 'invalid_json' })],
     });
-    const invalid = loadAndValidate({ ...JSON.parse(characterShortText), nodes: [] });
-    expect(invalid.ok).toBe(false);
+    const invalid = testSchema.check({ ...JSON.parse(characterShortText), nodes: [] });
+    expect(invalid.loaded).toBeDefined();
     expect(invalid.errors.map((e) => e.code)).toContain('empty_graph');
   });
 });

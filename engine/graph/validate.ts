@@ -3,83 +3,9 @@
  * naming the nodes, edges and ports involved and what to do about it. Pure and browser-safe:
  * the canvas runs it live, the server before saving and running, the CLI for `validate`.
  */
-import { NODE_REGISTRY } from '../../nodes/definitions';
-import type { NodeDefinition } from './define-node';
 import type { GraphDocument, GraphEdge, GraphNode } from './document';
-import { loadGraph } from './load';
 import { canConnect } from './ports';
-
-/** Node types by id: NODE_REGISTRY, or a test registry. */
-export type NodeRegistry = ReadonlyMap<string, NodeDefinition>;
-
-/** Stable problem codes; clients branch on them, so never rename one. */
-export type ProblemCode =
-  // loading (load.ts)
-  | 'invalid_json'
-  | 'document_too_large'
-  | 'too_many_nodes'
-  | 'too_many_edges'
-  | 'unsupported_version'
-  | 'invalid_document'
-  | 'migration_failed'
-  // validation (this file)
-  | 'empty_graph'
-  | 'duplicate_id'
-  | 'unknown_node_type'
-  | 'invalid_param'
-  | 'dangling_edge'
-  | 'unknown_port'
-  | 'port_type_mismatch'
-  | 'missing_required_input'
-  | 'multiple_inputs_to_port'
-  | 'cycle'
-  | 'invalid_exposed'
-  // values and compile options (apply-values.ts, compile.ts)
-  | 'unknown_value_target'
-  | 'unknown_node';
-
-/** One thing wrong with a document; `message` says what and how to fix it. */
-export interface ValidationProblem {
-  code: ProblemCode;
-  message: string;
-  nodeId?: string;
-  edgeId?: string;
-  port?: string;
-  param?: string;
-}
-
-/** How messages name a node: its id, then its title (or raw type when unknown). */
-export function describeNode(node: Pick<GraphNode, 'id' | 'type'>, registry: NodeRegistry): string {
-  const definition = registry.get(node.type);
-  return `node "${node.id}" (${definition?.title ?? node.type})`;
-}
-
-/** The closest candidate to a misspelt name, for "did you mean …?" hints. */
-export function closestName(name: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length];
-}
+import { closestName, describeNode, type NodeRegistry, type ValidationProblem } from './problems';
 
 function didYouMean(name: string, candidates: Iterable<string>): string {
   const list = [...candidates];
@@ -89,10 +15,7 @@ function didYouMean(name: string, candidates: Iterable<string>): string {
 }
 
 /** Validates a loaded document (see load.ts) against a registry. Empty result = valid. */
-export function validateGraph(
-  doc: GraphDocument,
-  registry: NodeRegistry = NODE_REGISTRY,
-): ValidationProblem[] {
+export function validateGraph(doc: GraphDocument, registry: NodeRegistry): ValidationProblem[] {
   const problems: ValidationProblem[] = [];
   if (doc.nodes.length === 0) {
     problems.push({
@@ -108,22 +31,6 @@ export function validateGraph(
   checkCycles(doc, nodes, problems);
   checkExposed(doc, nodes, registry, problems);
   return problems;
-}
-
-/** Loads (with migrations) and validates in one go: what `POST /api/graphs/validate` answers. */
-export function loadAndValidate(
-  input: unknown,
-  registry: NodeRegistry = NODE_REGISTRY,
-): { ok: boolean; errors: ValidationProblem[]; graph?: GraphDocument; migratedFrom?: number } {
-  const loaded = loadGraph(input, registry);
-  if (!loaded.ok) return { ok: false, errors: loaded.errors };
-  const errors = validateGraph(loaded.graph, registry);
-  return {
-    ok: errors.length === 0,
-    errors,
-    graph: loaded.graph,
-    ...(loaded.migratedFrom === undefined ? {} : { migratedFrom: loaded.migratedFrom }),
-  };
 }
 
 /** Nodes by id, first occurrence winning; reports each duplicated id once. */
@@ -184,7 +91,7 @@ function checkNode(node: GraphNode, registry: NodeRegistry, problems: Validation
       nodeId: node.id,
       message: newer
         ? `${name} was saved by a newer Character Lab (${node.type} version ${node.typeVersion}, this one knows ${definition.version}): upgrade Character Lab`
-        : `${name} is ${node.type} version ${node.typeVersion} but its params were not migrated to version ${definition.version}: load the document with loadGraph()`,
+        : `${name} is ${node.type} version ${node.typeVersion} but its params were not migrated to version ${definition.version}: load the document through the graph schema (load or prepare)`,
     });
     return;
   }

@@ -14,6 +14,7 @@ export interface RgbImage {
 }
 
 export interface DecodeOptions {
+  /** The configured ffmpeg (FFMPEG_PATH, `config.providers.ffmpegPath`); else `ffmpeg`. */
   ffmpegPath?: string;
   /** Downscale so neither side exceeds this (keeps detection fast on 4K frames). */
   maxSide?: number;
@@ -23,7 +24,7 @@ const DECODE_TIMEOUT_MS = 30_000;
 
 /** Decodes the first frame of `bytes` to RGB, scaled down to fit `maxSide` if needed. */
 export async function decodeToRgb(bytes: Buffer, options: DecodeOptions = {}): Promise<RgbImage> {
-  const ffmpeg = options.ffmpegPath ?? (process.env.FFMPEG_PATH || 'ffmpeg');
+  const ffmpeg = options.ffmpegPath ?? 'ffmpeg';
   const maxSide = options.maxSide ?? 1024;
   const args = [
     '-v',

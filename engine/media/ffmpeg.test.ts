@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FfmpegError, parseTime, probe, probeVideo, readImageInfo, runFfmpeg } from './ffmpeg';
 import { filterValue } from './filter-escape';
-import { makeCorruptImage, makeTestClip, makeTestImage } from './test-media';
+import { makeCorruptImage, makeTestClip, makeTestImage } from '../testing/media-clips';
 
 let dir: string;
 

@@ -7,11 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
-import { NonRetryableNodeError } from '../../nodes/activity-types';
-import type { ProviderConfig } from '../providers/config';
+import { NonRetryableNodeError } from '../worker/node-api';
+import type { MediaTools } from '../config';
 
-/** Where the binaries are: `ProviderConfig` carries FFMPEG_PATH / FFPROBE_PATH or the PATH names. */
-export type FfmpegBinaries = Pick<ProviderConfig, 'ffmpegPath' | 'ffprobePath'>;
+/** Where the binaries are: FFMPEG_PATH / FFPROBE_PATH or the PATH names (engine/config.ts). */
+export type FfmpegBinaries = MediaTools;
 
 const DEFAULT_BINARIES: FfmpegBinaries = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
 

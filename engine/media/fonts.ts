@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
-import { NonRetryableNodeError } from '../../nodes/activity-types';
+import { NonRetryableNodeError } from '../worker/node-api';
 
 const FALLBACK_FONTS = [
   '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
@@ -19,11 +19,12 @@ const FALLBACK_FONTS = [
 let found: Promise<string> | undefined;
 
 /**
- * The path of a sans-serif font file, found once per process. `LAB_FONT_FILE` overrides the
- * search; none found → a non-retryable `font_not_found` naming what to install.
+ * The path of a sans-serif font file, found once per process. `configured` (LAB_FONT_FILE, the
+ * activity's `ctx.media.fontFile`) overrides the search; none found → a non-retryable
+ * `font_not_found` naming what to install.
  */
-export function findFontFile(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.LAB_FONT_FILE) return Promise.resolve(env.LAB_FONT_FILE);
+export function findFontFile(configured?: string): Promise<string> {
+  if (configured) return Promise.resolve(configured);
   if (!found) {
     found = search();
     // A failed search is tried again next time (a font may have been installed since).

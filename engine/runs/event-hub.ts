@@ -14,7 +14,7 @@ import {
   type RunEvent,
   type RunEventInput,
   type RunSnapshot,
-} from '../graph/events';
+} from './events';
 import type { DocumentStore } from '../stores/ports';
 
 export type RunEventListener = (event: RunEvent) => void;

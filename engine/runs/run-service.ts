@@ -5,20 +5,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { applyValues } from '../graph/apply-values';
-import { compile } from '../graph/compile';
-import type { GraphDocument } from '../graph/document';
-import { emptySnapshot, isTerminalRunStatus, type RunSnapshot } from '../graph/events';
-import { validateGraph } from '../graph/validate';
-import { NODE_REGISTRY } from '../../nodes/definitions';
+import { emptySnapshot, isTerminalRunStatus, type RunSnapshot } from './events';
+import type { GraphSchema } from '../graph/schema';
 import type { RerunRequest, RunService, StartRunRequest } from '../engine-types';
 import { LabError, notFound } from '../errors';
 import type { DocumentStore, RunRecord } from '../stores/ports';
 import { TASK_QUEUES } from '../temporal/task-queues';
-import { cancelNodeSignal, type runGraph } from '../workflows/run-graph';
+import { cancelNodeSignal, type runGraph } from '../interpreter/run-graph';
 import type { EventHub } from './event-hub';
 
 export interface RunServiceDeps {
+  /** Every run's graph goes through its `prepare`: load, values, validate, compile. */
+  graph: GraphSchema;
   documents: DocumentStore;
   events: EventHub;
   client: Client;
@@ -77,16 +75,10 @@ export function createRunService(deps: RunServiceDeps): RunService {
   const service: RunService = {
     async start(request: StartRunRequest) {
       const ownerId = request.ownerId ?? 'local';
-      let graph: GraphDocument = request.graph;
-      if (request.values && Object.keys(request.values).length > 0) {
-        const applied = applyValues(graph, request.values);
-        if (!applied.ok) throw invalidGraph(applied.errors);
-        graph = applied.graph;
-      }
-      const problems = validateGraph(graph, NODE_REGISTRY);
-      if (problems.length > 0) throw invalidGraph(problems);
-
-      const plan = compile(graph, NODE_REGISTRY, { forceRun: request.forceRun ?? [] });
+      const { graph, plan } = deps.graph.prepare(request.graph, {
+        ...(request.values ? { values: request.values } : {}),
+        forceRun: request.forceRun ?? [],
+      });
       const runId = newRunId();
       const now = new Date().toISOString();
       const run: RunRecord = {
@@ -200,19 +192,6 @@ export function createRunService(deps: RunServiceDeps): RunService {
   };
 
   return service;
-}
-
-function invalidGraph(errors: { code: string; message: string }[]): LabError {
-  const summary = errors
-    .slice(0, 3)
-    .map((e) => `${e.code}: ${e.message}`)
-    .join('; ');
-  return new LabError(
-    'invalid_graph',
-    `the graph has ${errors.length} problem(s): ${summary}`,
-    400,
-    { errors },
-  );
 }
 
 export type { RunSnapshot };

@@ -93,7 +93,9 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
   const ctx: ServerContext = {
     engine,
     options: resolved,
-    templates: new TemplateCatalog(resolved.templatesDir, (message) => log('warn', message)),
+    templates: new TemplateCatalog(engine.graph, resolved.templatesDir, (message) =>
+      log('warn', message),
+    ),
     redact,
     log,
   };

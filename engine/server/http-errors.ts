@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { LabError } from '../errors';
+import { GraphInvalid } from '../graph/problems';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -23,7 +24,7 @@ export interface ErrorLimits {
 
 /** Maps any thrown value to a status and an error body. */
 export function toHttpError(error: unknown, limits: ErrorLimits): HttpError {
-  if (error instanceof LabError) {
+  if (error instanceof LabError || error instanceof GraphInvalid) {
     return reply(error.status, error.code, error.message, error.details);
   }
   if (error instanceof z.ZodError) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sniffMedia } from './media-sniff';
-import { jpegHeader, pngBytes } from './test-fixtures';
+import { jpegHeader, pngBytes } from '../testing/server-fixtures';
 
 const ascii = (text: string) => Buffer.from(text, 'latin1');
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');

@@ -4,7 +4,7 @@
  * Routes never put secrets in bodies on purpose; this catches an upstream error message that
  * quotes one (some SDKs echo the key they were given).
  */
-import type { ProviderConfig } from '../providers/config';
+import { providerSecrets, type ProviderConfig } from '../config';
 
 const MASK = '[redacted]';
 /** Shorter strings would blank innocent text (a test key "k" would mask every k). */
@@ -14,7 +14,7 @@ export type Redactor = <T>(value: T) => T;
 
 /** The secrets an engine holds: provider keys and the worker token. */
 export function secretsOf(providers: ProviderConfig, workerToken: string): string[] {
-  return [providers.openai?.apiKey, providers.runway?.apiKey, workerToken].filter(
+  return [...providerSecrets(providers), workerToken].filter(
     (secret): secret is string => typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH,
   );
 }

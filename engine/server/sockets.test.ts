@@ -5,10 +5,10 @@ import {
   isTerminalRunStatus,
   type RunEvent,
   type RunSnapshot,
-} from '../graph/events';
+} from '../runs/events';
 import { startTestEngine, temporalUnavailable, type TestEngine } from '../testing/engine-harness';
 import { buildServer, type LabServer } from './app';
-import { storyGraph } from './test-fixtures';
+import { storyGraph } from '../testing/server-fixtures';
 
 const skip = temporalUnavailable();
 

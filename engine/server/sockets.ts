@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Engine } from '../engine-types';
-import { NODE_STATUSES, RUN_EVENT_TYPES, RUN_STATUSES, type RunEventInput } from '../graph/events';
+import { NODE_STATUSES, RUN_EVENT_TYPES, RUN_STATUSES, type RunEventInput } from '../runs/events';
 import type { Redactor } from './secrets';
 import { watchRun, type RunWatch } from './watch-run';
 

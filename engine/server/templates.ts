@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExposedParam, GraphDocument } from '../graph/document';
 import { notFound } from '../errors';
-import { checkGraph } from './graph-input';
+import type { GraphSchema } from '../graph/schema';
 
 export interface TemplateSummary {
   id: string;
@@ -28,6 +28,7 @@ export class TemplateCatalog {
   private cache: { stamp: string; templates: Map<string, Template> } | undefined;
 
   constructor(
+    private readonly schema: GraphSchema,
     private readonly dir: string,
     private readonly warn: (message: string) => void = () => {},
   ) {}
@@ -74,7 +75,7 @@ export class TemplateCatalog {
 
   /** A template that does not load or validate is left out and logged, never served half-broken. */
   private async read(id: string, path: string): Promise<Template | undefined> {
-    const { errors, loaded } = checkGraph(await readFile(path, 'utf8'));
+    const { errors, loaded } = this.schema.check(await readFile(path, 'utf8'));
     if (errors.length > 0 || !loaded) {
       this.warn(
         `template ${id} (${path}) is skipped: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`,

@@ -4,7 +4,7 @@
  * last one replayed. Events stored while the backlog is read reach the watcher exactly once,
  * by whichever path sees them first. Used by Socket.IO `run:watch` and the embedded CLI.
  */
-import { foldEvents, type RunEvent, type RunSnapshot } from '../graph/events';
+import { foldEvents, type RunEvent, type RunSnapshot } from '../runs/events';
 import type { Engine } from '../engine-types';
 
 export interface RunWatch {

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { GraphDocument } from '../graph/document';
 import type { ExecutionPlan } from '../graph/plan';
-import type { RunEvent, RunEventInput, RunSnapshot } from '../graph/events';
+import type { RunEvent, RunEventInput, RunSnapshot } from '../runs/events';
 import type { ArtifactRef, Character } from '../graph/values';
 
 export interface Owned {

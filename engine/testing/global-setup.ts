@@ -3,6 +3,7 @@
  * servers race on a 2-core box). Files read its address from TEMPORAL_TEST_ADDRESS. Under
  * CI=true a missing binary fails the run; elsewhere Temporal tests are skipped with a reason.
  */
+import { readConfig } from '../config';
 import { launchTemporal, type TemporalServer } from '../temporal/launcher';
 
 let server: TemporalServer | undefined;
@@ -10,7 +11,9 @@ let server: TemporalServer | undefined;
 export async function setup(): Promise<void> {
   if (process.env.TEMPORAL_TEST_ADDRESS) return;
   try {
-    server = await launchTemporal({ env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+    server = await launchTemporal({
+      temporal: readConfig({ ...process.env, TEMPORAL_ADDRESS: '' }).temporal,
+    });
     process.env.TEMPORAL_TEST_ADDRESS = server.address;
   } catch (error) {
     if (process.env.CI === 'true') throw error;

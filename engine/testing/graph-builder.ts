@@ -9,10 +9,10 @@ import {
   type GraphEdge,
   type GraphNode,
 } from '../graph/document';
-import { NODE_REGISTRY } from '../../nodes/definitions';
+import { graphSchema } from '../../nodes/definitions';
 
 export function node(id: string, type: string, params: Record<string, unknown> = {}): GraphNode {
-  const definition = NODE_REGISTRY.get(type);
+  const definition = graphSchema.definition(type);
   return { id, type, typeVersion: definition?.version ?? 1, position: { x: 0, y: 0 }, params };
 }
 

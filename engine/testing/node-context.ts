@@ -7,9 +7,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactService } from '../artifacts/artifact-service';
-import { providerConfigFromEnv, type ProviderConfig } from '../providers/config';
+import { providerConfigFromEnv } from '../config';
+import type { ProviderChoice } from '../providers/choice';
 import { openStores, type Stores } from '../stores';
-import type { NodeContext } from '../../nodes/activity-types';
+import type { NodeContext } from '../worker/node-api';
 
 export interface ProgressCall {
   fraction: number;
@@ -44,8 +45,8 @@ export interface TestContextOverrides {
 export interface TestNodeContextOptions extends TestContextOverrides {
   runId?: string;
   nodeId?: string;
-  /** Defaults to the environment without any real provider (FFMPEG_PATH/FFPROBE_PATH kept). */
-  providers?: ProviderConfig;
+  /** The provider the activity calls (as the shell resolves it); `local` by default. */
+  provider?: ProviderChoice;
 }
 
 /** Creates a context on fresh temp-dir stores. Always `await dispose()` (e.g. in afterEach). */
@@ -61,7 +62,7 @@ export async function createTestNodeContext(
   };
   const stores = await openStores({ dataDir: join(root, 'data'), env });
   const artifacts = new ArtifactService(stores.blobs, stores.documents);
-  const providers = options.providers ?? providerConfigFromEnv(env);
+  const media = providerConfigFromEnv(env);
   const controller = new AbortController();
   const progress: ProgressCall[] = [];
   const checkpoints: unknown[] = [];
@@ -88,8 +89,10 @@ export async function createTestNodeContext(
         checkpoints.push(value);
       },
       artifacts,
-      documents: stores.documents,
-      providers,
+      provider: options.provider ?? { name: 'local' },
+      media: { ffmpegPath: media.ffmpegPath, ffprobePath: media.ffprobePath },
+      characters: stores.documents.characters,
+      externalTasks: stores.documents.externalTasks,
       workDir,
       log(message) {
         logs.push(message);

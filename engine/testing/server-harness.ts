@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import type { GraphDocument } from '../graph/document';
-import type { RunEvent, RunSnapshot } from '../graph/events';
-import { loadGraph } from '../graph/load';
+import type { RunEvent, RunSnapshot } from '../runs/events';
+import { graphSchema } from '../../nodes/definitions';
 import { buildServer, type LabServer } from '../server/app';
 import { startTestEngine, type StartTestEngineOptions, type TestEngine } from './engine-harness';
 
@@ -139,7 +139,7 @@ export async function loadTemplate(
   overrides: Record<string, unknown> = {},
 ): Promise<GraphDocument> {
   const text = await readFile(new URL(`../../workflows/${name}.json`, import.meta.url), 'utf8');
-  const loaded = loadGraph(text);
+  const loaded = graphSchema.load(text);
   if (!loaded.ok)
     throw new Error(`template ${name} does not load: ${JSON.stringify(loaded.errors)}`);
   const graph = structuredClone(loaded.graph);

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeActivityInput } from '../graph/plan';
-import { providerConfigFromEnv } from '../providers/config';
 import { nodeCacheKey } from './node-activities';
 
-const local = providerConfigFromEnv({});
-const withOpenAI = providerConfigFromEnv({ OPENAI_API_KEY: 'sk-test' });
+// Definitions as a node declares them: the shell reads fan-out from there.
+const single = {};
+const perShot = { fanOut: { input: 'storyboard', path: 'shots' } };
 
 const storyboard = (provider: string): NodeActivityInput => ({
   runId: 'r1',
   nodeId: 'story',
-  type: 'gpt-storyboard',
+  type: 'test-writer',
   typeVersion: 1,
   params: { provider, shots: 2 },
   inputs: { script: 'Hello. World.' },
@@ -41,7 +41,7 @@ const shots = (second: string) => ({
 const frame = (index: number, second: string): NodeActivityInput => ({
   runId: 'r2',
   nodeId: 'frames',
-  type: 'sd-lora-frame',
+  type: 'test-painter',
   typeVersion: 1,
   params: { provider: 'local', width: 64, height: 64 },
   inputs: { storyboard: shots(second) },
@@ -52,19 +52,23 @@ const frame = (index: number, second: string): NodeActivityInput => ({
 
 describe('nodeCacheKey', () => {
   it('keys `auto` by the provider it resolves to, explicit providers by name', () => {
-    expect(nodeCacheKey(storyboard('auto'), local)).not.toBe(
-      nodeCacheKey(storyboard('auto'), withOpenAI),
+    expect(nodeCacheKey(single, storyboard('auto'), 'local')).not.toBe(
+      nodeCacheKey(single, storyboard('auto'), 'openai'),
     );
-    expect(nodeCacheKey(storyboard('local'), local)).toBe(
-      nodeCacheKey(storyboard('local'), withOpenAI),
+    expect(nodeCacheKey(single, storyboard('local'), 'local')).toBe(
+      nodeCacheKey(single, storyboard('local'), 'local'),
+    );
+    expect(nodeCacheKey(single, storyboard('openai'), 'openai')).not.toBe(
+      nodeCacheKey(single, storyboard('local'), 'local'),
     );
   });
 
   it('ignores the run and keys fan-out items by their own item only', () => {
-    expect(nodeCacheKey({ ...storyboard('local'), runId: 'other' }, local)).toBe(
-      nodeCacheKey(storyboard('local'), local),
+    expect(nodeCacheKey(single, { ...storyboard('local'), runId: 'other' }, 'local')).toBe(
+      nodeCacheKey(single, storyboard('local'), 'local'),
     );
-    expect(nodeCacheKey(frame(0, 'b'), local)).toBe(nodeCacheKey(frame(0, 'changed'), local));
-    expect(nodeCacheKey(frame(1, 'b'), local)).not.toBe(nodeCacheKey(frame(1, 'changed'), local));
+    const key = (item: NodeActivityInput) => nodeCacheKey(perShot, item, 'local');
+    expect(key(frame(0, 'b'))).toBe(key(frame(0, 'changed')));
+    expect(key(frame(1, 'b'))).not.toBe(key(frame(1, 'changed')));
   });
 });

@@ -11,23 +11,22 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { canonicalJson } from '../graph/canonical';
-import type { FanOutSpec } from '../graph/define-node';
-import type { RunEventInput } from '../graph/events';
+import type { NodeDefinition } from '../graph/define-node';
+import { itemInputs } from '../graph/fan-out';
+import type { RunEventInput } from '../runs/events';
 import type { NodeActivityInput, NodeActivityResult } from '../graph/plan';
 import { artifactRefSchema } from '../graph/values';
-import {
-  NonRetryableNodeError,
-  type NodeActivity,
-  type NodeContext,
-} from '../../nodes/activity-types';
-import { getDefinition } from '../../nodes/definitions';
+import type { GraphSchema } from '../graph/schema';
+import { NonRetryableNodeError, type NodeActivity, type NodeContext } from './node-api';
 import type { ArtifactService } from '../artifacts/artifact-service';
-import type { ProviderConfig } from '../providers/config';
-import { isProviderNodeType, resolveProvider } from '../providers/resolve';
+import type { ProviderConfig } from '../config';
+import { chooseProvider } from '../providers/choice';
 import type { BlobStore, DocumentStore } from '../stores/ports';
 import type { ProgressSink } from './progress-sink';
 
 export interface NodeActivityDeps {
+  /** Node definitions: providers, fan-out and cacheability come from them. */
+  graph: GraphSchema;
   implementations: Record<string, NodeActivity>;
   sink: ProgressSink;
   documents: DocumentStore;
@@ -51,20 +50,30 @@ export function createNodeActivities(
   deps: NodeActivityDeps,
 ): Record<string, (input: NodeActivityInput) => Promise<NodeActivityResult>> {
   return Object.fromEntries(
-    Object.entries(deps.implementations).map(([type, implementation]) => [
-      type,
-      (input: NodeActivityInput) => runNodeActivity(deps, implementation, input),
-    ]),
+    Object.entries(deps.implementations).map(([type, implementation]) => {
+      const definition = deps.graph.definition(type);
+      if (!definition) throw new Error(`an activity is registered for unknown node type "${type}"`);
+      return [
+        type,
+        (input: NodeActivityInput) => runNodeActivity(deps, definition, implementation, input),
+      ];
+    }),
   );
 }
 
 async function runNodeActivity(
   deps: NodeActivityDeps,
+  definition: NodeDefinition,
   implementation: NodeActivity,
   input: NodeActivityInput,
 ): Promise<NodeActivityResult> {
   const activity = Context.current();
-  const cacheKey = input.useCache ? nodeCacheKey(input, deps.providers) : undefined;
+  // An unconfigured or unknown provider fails before any work, and before the cache: a
+  // cached local result is no answer to "use Runway".
+  const provider = wrapNonRetryable(() =>
+    chooseProvider(definition, input.params.provider, deps.providers.services),
+  );
+  const cacheKey = input.useCache ? nodeCacheKey(definition, input, provider.name) : undefined;
   if (cacheKey) {
     const hit = await deps.documents.cache.get(cacheKey);
     if (hit && (await artifactsExist(deps.blobs, hit.outputs)))
@@ -125,8 +134,14 @@ async function runNodeActivity(
       activity.heartbeat(details);
     },
     artifacts: deps.artifacts,
-    documents: deps.documents,
-    providers: deps.providers,
+    provider,
+    media: {
+      ffmpegPath: deps.providers.ffmpegPath,
+      ffprobePath: deps.providers.ffprobePath,
+      ...(deps.providers.fontFile ? { fontFile: deps.providers.fontFile } : {}),
+    },
+    characters: deps.documents.characters,
+    externalTasks: deps.documents.externalTasks,
     workDir,
     log: (message) =>
       deps.log?.(
@@ -148,11 +163,7 @@ async function runNodeActivity(
     return { outputs, cached: false };
   } catch (error) {
     if (activity.cancellationSignal.aborted) throw error;
-    if (error instanceof NonRetryableNodeError) {
-      throw ApplicationFailure.nonRetryable(error.message, 'NonRetryableNodeError', {
-        code: error.code,
-      });
-    }
+    if (error instanceof NonRetryableNodeError) throw nonRetryable(error);
     throw error;
   } finally {
     clearInterval(heartbeatTimer);
@@ -166,42 +177,41 @@ async function runNodeActivity(
  * of zipped inputs), so editing one shot re-renders only that shot. `auto` providers add the
  * provider they resolve to, so configuring a real provider does not reuse local results.
  */
-export function nodeCacheKey(input: NodeActivityInput, providers: ProviderConfig): string {
-  const definition = getDefinition(input.type);
+export function nodeCacheKey(
+  definition: Pick<NodeDefinition, 'fanOut'>,
+  input: NodeActivityInput,
+  resolvedProvider: string,
+): string {
   const inputs =
-    input.index === undefined || !definition?.fanOut
+    input.index === undefined || !definition.fanOut
       ? input.inputs
-      : itemInputs(input, definition.fanOut);
-  // `auto` joins the key as the provider it resolves to on this worker.
-  const provider =
-    input.params.provider === 'auto' && isProviderNodeType(input.type)
-      ? resolveProvider(input.type, 'auto', providers)
-      : undefined;
+      : itemInputs(input.inputs, definition.fanOut, input.index);
   const material = canonicalJson({
     type: input.type,
     typeVersion: input.typeVersion,
     params: input.params,
     inputs,
     index: input.index ?? null,
-    provider: provider ?? null,
+    // `auto` joins the key as the provider it resolves to on this worker.
+    provider: input.params.provider === 'auto' ? resolvedProvider : null,
   });
   return createHash('sha256').update(material).digest('hex');
 }
 
-function itemInputs(input: NodeActivityInput, fanOut: FanOutSpec): Record<string, unknown> {
-  const index = input.index!;
-  const pick = (port: string, path?: 'shots') => {
-    const value = input.inputs[port];
-    const list = path ? (value as Record<string, unknown> | undefined)?.[path] : value;
-    if (!Array.isArray(list) || list.length === 0) return null;
-    return list[Math.min(index, list.length - 1)];
-  };
-  const narrowed: Record<string, unknown> = {
-    ...input.inputs,
-    [fanOut.input]: pick(fanOut.input, fanOut.path),
-  };
-  for (const zip of fanOut.zip ?? []) narrowed[zip.input] = pick(zip.input, zip.path);
-  return narrowed;
+/** Runs `choose`, turning a NonRetryableNodeError into Temporal's non-retryable failure. */
+function wrapNonRetryable<T>(choose: () => T): T {
+  try {
+    return choose();
+  } catch (error) {
+    if (error instanceof NonRetryableNodeError) throw nonRetryable(error);
+    throw error;
+  }
+}
+
+function nonRetryable(error: NonRetryableNodeError): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(error.message, 'NonRetryableNodeError', {
+    code: error.code,
+  });
 }
 
 /** A cache hit is only good while its artifacts are still stored. */

@@ -4,30 +4,32 @@
  * reconnecting after a server restart. Stores come from the same configuration as the server
  * (the same data dir on one machine; MongoDB/S3 across machines).
  */
-import { NODE_ACTIVITIES } from '../../nodes/activities';
+import { loadNodeActivities } from '../../nodes/activities';
+import { graphSchema } from '../../nodes/definitions';
 import { ArtifactService } from '../artifacts/artifact-service';
-import { providerConfigFromEnv } from '../providers/config';
-import { readRuntimeInfo, resolveDataDir, workerToken } from '../runtime';
+import { DEFAULT_TEMPORAL_NAMESPACE, type LabConfig } from '../config';
+import { readEngineInfo, workerToken } from '../engine';
 import { openStores } from '../stores';
-import { ALL_QUEUES, taskQueuePrefix, type QueueName } from '../temporal/task-queues';
+import { ALL_QUEUES, type QueueName } from '../temporal/task-queues';
 import { socketSink } from './progress-sink';
 import { startWorkers } from './workers';
 
 export interface WorkerProcessOptions {
+  /** The configuration (readConfig). */
+  config: LabConfig;
   queues?: readonly QueueName[];
-  /** The API server's base URL, e.g. http://127.0.0.1:8080. */
+  /** The API server's base URL, e.g. http://127.0.0.1:8080 (`--server`); beats LAB_SERVER_URL. */
   serverUrl?: string;
-  dataDir?: string;
-  env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
 
-export async function runWorkerProcess(options: WorkerProcessOptions = {}): Promise<void> {
-  const env = options.env ?? process.env;
+export async function runWorkerProcess(options: WorkerProcessOptions): Promise<void> {
+  const { config } = options;
   const log = options.log ?? ((line: string) => console.log(line));
-  const dataDir = resolveDataDir(env, options.dataDir);
-  const runtime = readRuntimeInfo(dataDir);
-  const address = env.TEMPORAL_ADDRESS || runtime?.temporalAddress;
+  const { dataDir } = config;
+  // A worker on the server's machine finds Temporal and the server in the data dir.
+  const engineInfo = readEngineInfo(dataDir);
+  const address = config.temporal.address ?? engineInfo?.temporalAddress;
   if (!address) {
     throw new Error(
       `no Temporal address: set TEMPORAL_ADDRESS, or start \`charlab serve\` first with the same LAB_DATA_DIR (${dataDir})`,
@@ -35,23 +37,26 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   }
   const serverUrl =
     options.serverUrl ??
-    env.LAB_SERVER_URL ??
-    runtime?.serverUrl ??
-    `http://${env.HOST || '127.0.0.1'}:${env.PORT || '8080'}`;
-  const { documents, blobs } = await openStores({ dataDir, env });
-  const sink = socketSink({ serverUrl, token: workerToken(dataDir, env), log });
+    config.serverUrl ??
+    engineInfo?.serverUrl ??
+    `http://${config.host}:${config.port}`;
+  const { documents, blobs } = await openStores({ config });
+  const sink = socketSink({ serverUrl, token: workerToken(dataDir, config.workerToken), log });
   const queues = options.queues ?? ALL_QUEUES;
   const workers = await startWorkers({
     address,
-    namespace: env.TEMPORAL_NAMESPACE || runtime?.namespace || 'default',
+    namespace: config.temporal.namespace ?? engineInfo?.namespace ?? DEFAULT_TEMPORAL_NAMESPACE,
     queues,
-    taskQueuePrefix: taskQueuePrefix(env),
-    implementations: NODE_ACTIVITIES,
+    taskQueuePrefix: config.taskQueuePrefix,
+    gpuSlots: config.gpuSlots,
+    temporalLogLevel: config.temporal.logLevel,
+    implementations: await loadNodeActivities(graphSchema.definitions),
+    graph: graphSchema,
     sink,
     documents,
     blobs,
     artifacts: new ArtifactService(blobs, documents),
-    providers: providerConfigFromEnv(env),
+    providers: config.providers,
     log,
   });
   log(`worker polling ${queues.join(', ')} on ${address}, reporting to ${serverUrl}`);

@@ -5,7 +5,7 @@
  * dedupes by event key, so a resend after a lost ack is harmless.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { RunEventInput } from '../graph/events';
+import type { RunEventInput } from '../runs/events';
 import type { EventHub } from '../runs/event-hub';
 
 export interface ProgressSink {

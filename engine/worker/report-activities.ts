@@ -3,7 +3,7 @@
  * status). It runs on any CPU worker and goes through that worker's ProgressSink, so events
  * take the same path as activity progress and retry until the server has them.
  */
-import type { RunEventInput } from '../graph/events';
+import type { RunEventInput } from '../runs/events';
 import type { ProgressSink } from './progress-sink';
 
 export interface ReportActivities {

@@ -2,13 +2,8 @@
  * Starts Temporal workers for the given task queues in this process: the interpreter
  * workflow on `lab-workflows`, node activities on `lab-cpu` / `lab-gpu` / `lab-io`.
  */
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type LogLevel,
-} from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { TemporalLogLevel } from '../config';
 import { TASK_QUEUES, type QueueName } from '../temporal/task-queues';
 import { createNodeActivities, type NodeActivityDeps } from './node-activities';
 import { createReportActivities } from './report-activities';
@@ -18,10 +13,15 @@ export interface StartWorkersOptions extends NodeActivityDeps {
   address: string;
   namespace: string;
   queues: readonly QueueName[];
-  /** See LAB_TASK_QUEUE_PREFIX. */
+  /** `config.taskQueuePrefix` (LAB_TASK_QUEUE_PREFIX). */
   taskQueuePrefix: string;
-  /** Activity slots on the GPU queue: one per GPU. */
-  gpuSlots?: number;
+  /** Activity slots on the GPU queue, one per GPU: `config.gpuSlots` (LAB_GPU_SLOTS). */
+  gpuSlots: number;
+  /**
+   * What the SDK's runtime logs: `config.temporal.logLevel` (LAB_TEMPORAL_LOG_LEVEL). The
+   * runtime is one per process, so the first workers started in a process set it.
+   */
+  temporalLogLevel: TemporalLogLevel;
 }
 
 export interface RunningWorkers {
@@ -30,14 +30,13 @@ export interface RunningWorkers {
   done: Promise<void>;
 }
 
-let runtimeInstalled = false;
+let temporalRuntimeInstalled = false;
 
 /** The SDK logs every worker state change at INFO; keep its output to warnings unless asked. */
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+function installTemporalRuntime(level: TemporalLogLevel): void {
+  if (temporalRuntimeInstalled) return;
+  temporalRuntimeInstalled = true;
   try {
-    const level = (process.env.LAB_TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel;
     Runtime.install({
       logger: new DefaultLogger(level, (entry) => {
         // One worker per queue is deliberate: a queue with only workflows or only activities
@@ -53,7 +52,7 @@ function installRuntime(): void {
 }
 
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
-  installRuntime();
+  installTemporalRuntime(options.temporalLogLevel);
   const connection = await NativeConnection.connect({ address: options.address });
   const activities = {
     ...createNodeActivities(options),
@@ -83,7 +82,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
           ...common,
           activities,
           maxConcurrentActivityTaskExecutions:
-            queue === 'gpu' ? (options.gpuSlots ?? gpuSlotsFromEnv()) : queue === 'io' ? 20 : 4,
+            queue === 'gpu' ? options.gpuSlots : queue === 'io' ? 20 : 4,
         }),
       );
     }
@@ -97,10 +96,4 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
       await connection.close();
     },
   };
-}
-
-/** LAB_GPU_SLOTS: activity slots on lab-gpu, one per GPU on the machine (default 1). */
-function gpuSlotsFromEnv(): number {
-  const slots = Number(process.env.LAB_GPU_SLOTS ?? 1);
-  return Number.isInteger(slots) && slots > 0 ? slots : 1;
 }

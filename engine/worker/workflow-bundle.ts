@@ -12,12 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 const engineDir = dirname(dirname(fileURLToPath(import.meta.url)));
-export const WORKFLOWS_PATH = join(engineDir, 'workflows', 'run-graph.ts');
+export const INTERPRETER_PATH = join(engineDir, 'interpreter', 'run-graph.ts');
 /** Everything the workflow bundle is built from. */
 const SOURCE_FILES = [
-  WORKFLOWS_PATH,
+  INTERPRETER_PATH,
   join(engineDir, 'graph', 'plan.ts'),
-  join(engineDir, 'graph', 'events.ts'),
+  join(engineDir, 'graph', 'fan-out.ts'),
+  join(engineDir, 'runs', 'events.ts'),
   join(engineDir, 'worker', 'report-activities.ts'),
   join(engineDir, 'temporal', 'task-queues.ts'),
 ];
@@ -32,7 +33,10 @@ export async function workflowBundlePath(
   const path = join(cacheDir, `run-graph-${hash.digest('hex').slice(0, 16)}.js`);
   if (existsSync(path)) return path;
   mkdirSync(cacheDir, { recursive: true });
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: INTERPRETER_PATH,
+    logger: quietLogger,
+  });
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, code);
   renameSync(temporary, path); // atomic: concurrent builders never read half a bundle

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { characterSchema } from '../../engine/graph/values';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
-import { characterLoaderActivity } from './activity';
+import { activity as characterLoaderActivity } from './activity';
 
 let t: TestNodeContext;
 

@@ -4,13 +4,13 @@
  */
 import type { z } from 'zod';
 import { characterSchema } from '../../engine/graph/values';
-import { NonRetryableNodeError, type NodeActivity } from '../activity-types';
+import { NonRetryableNodeError, type NodeActivity } from '../../engine/worker/node-api';
 import type { characterLoader } from './definition';
 
 type Params = z.infer<typeof characterLoader.params>;
 
 /** Outputs `{ character }`; an unknown or empty id is a non-retryable `character_not_found`. */
-export const characterLoaderActivity: NodeActivity<Params> = async ({ params, ctx }) => {
+export const activity: NodeActivity<Params> = async ({ params, ctx }) => {
   const id = params.characterId.trim();
   if (!id) {
     throw new NonRetryableNodeError(
@@ -18,7 +18,7 @@ export const characterLoaderActivity: NodeActivity<Params> = async ({ params, ct
       'character_not_found',
     );
   }
-  const record = await ctx.documents.characters.get(id);
+  const record = await ctx.characters.get(id);
   if (!record) {
     throw new NonRetryableNodeError(
       `character "${id}" does not exist (it may have been deleted): pick another character in the node's inspector`,

@@ -7,6 +7,7 @@ export const characterLoader = defineNode({
   version: 1,
   title: 'Character',
   category: 'Characters',
+  color: '#f472b6',
   description: 'A saved character: reference images, trigger word and LoRA keep it consistent.',
   inputs: {},
   outputs: { character: { type: 'character', label: 'Character' } },

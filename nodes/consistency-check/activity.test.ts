@@ -4,11 +4,11 @@ import { FACE_MATCH_THRESHOLD, type FaceEmbedder } from '../../engine/faces/face
 import { sampleFaceCrop } from '../../engine/testing/fakes/face-samples';
 import { makePng } from '../../engine/testing/fakes/media';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
-import { NonRetryableNodeError } from '../activity-types';
+import { NonRetryableNodeError } from '../../engine/worker/node-api';
 import { consistencyCheck } from './definition';
 import {
   NO_FACE_SCORE,
-  consistencyCheckActivity,
+  activity as consistencyCheckActivity,
   createConsistencyCheckActivity,
 } from './activity';
 

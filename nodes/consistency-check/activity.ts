@@ -12,7 +12,11 @@ import {
 } from '../../engine/faces/face-embedder';
 import type { ArtifactRef, Character } from '../../engine/graph/values';
 import { itemAt, localFileOf, optionalCharacter, requireArtifactList } from '../activity-inputs';
-import { NonRetryableNodeError, type NodeActivity, type NodeContext } from '../activity-types';
+import {
+  NonRetryableNodeError,
+  type NodeActivity,
+  type NodeContext,
+} from '../../engine/worker/node-api';
 import type { consistencyCheck } from './definition';
 
 type Params = z.infer<typeof consistencyCheck.params>;
@@ -70,8 +74,8 @@ export function createConsistencyCheckActivity(
 }
 
 /** The worker's activity: face-api descriptors, images decoded by the configured ffmpeg. */
-export const consistencyCheckActivity = createConsistencyCheckActivity((ctx) =>
-  faceApiEmbedder({ ffmpegPath: ctx.providers.ffmpegPath }),
+export const activity = createConsistencyCheckActivity((ctx) =>
+  faceApiEmbedder({ ffmpegPath: ctx.media.ffmpegPath }),
 );
 
 /** The mean descriptor of the character's reference faces; references without a face are skipped. */

@@ -7,6 +7,7 @@ export const consistencyCheck = defineNode({
   version: 1,
   title: 'Consistency check',
   category: 'Quality',
+  color: '#7dd3fc',
   description: "Measures how close each frame's face is to the character's references.",
   inputs: {
     frames: { type: 'image[]', label: 'Frames' },

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef, Storyboard } from '../../engine/graph/values';
 import { probeVideo } from '../../engine/media/ffmpeg';
-import { makeTestClip, makeTestImage, makeTestTone } from '../../engine/media/test-media';
+import { makeTestClip, makeTestImage, makeTestTone } from '../../engine/testing/media-clips';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
 import { ffmpegMerge } from './definition';
-import { ffmpegMergeActivity } from './activity';
+import { activity as ffmpegMergeActivity } from './activity';
 
 let media: string;
 let files: { wide: string; tall: string; square: string; tone: string; still: string };

@@ -13,26 +13,26 @@ import {
   requireArtifactList,
   requireStoryboard,
 } from '../activity-inputs';
-import { NonRetryableNodeError, type NodeActivity } from '../activity-types';
+import { NonRetryableNodeError, type NodeActivity } from '../../engine/worker/node-api';
 import type { ffmpegMerge } from './definition';
 
 type Params = z.infer<typeof ffmpegMerge.params>;
 
 /** Outputs `{ video: ArtifactRef }` with its probed width, height and duration. */
-export const ffmpegMergeActivity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
+export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
   const refs = requireArtifactList(inputs.clips, 'clips');
   ctx.progress(0, `probing ${refs.length} clips`);
   const clips = [];
   for (const [i, ref] of refs.entries()) {
     const file = await localFileOf(ctx, ref, `clip ${i + 1}`);
-    clips.push({ file, probe: await probeVideo(file, `clip ${i + 1}`, ctx.providers) });
+    clips.push({ file, probe: await probeVideo(file, `clip ${i + 1}`, ctx.media) });
   }
 
   let audio: MergeAudio | undefined;
   if (inputs.audio !== undefined && inputs.audio !== null) {
     const ref = requireArtifact(inputs.audio, 'audio');
     const file = await localFileOf(ctx, ref, 'the audio');
-    const info = await probe(file, ctx.providers);
+    const info = await probe(file, ctx.media);
     if (!info.hasAudio) {
       throw new NonRetryableNodeError(
         'the audio input has no sound stream: connect an audio file',
@@ -63,12 +63,12 @@ export const ffmpegMergeActivity: NodeActivity<Params> = async ({ params, inputs
     crf: params.crf,
     output,
     workDir: ctx.workDir,
-    binaries: ctx.providers,
+    binaries: ctx.media,
     signal: ctx.signal,
     onProgress: (fraction) => ctx.progress(0.02 + fraction * 0.93, 'encoding'),
   });
 
-  const result = await probeVideo(output, 'the merged video', ctx.providers);
+  const result = await probeVideo(output, 'the merged video', ctx.media);
   const video = await ctx.artifacts.putFile(output, 'video/mp4', {
     width: result.width,
     height: result.height,

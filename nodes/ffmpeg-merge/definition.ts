@@ -7,6 +7,7 @@ export const ffmpegMerge = defineNode({
   version: 1,
   title: 'Merge (ffmpeg)',
   category: 'Video',
+  color: '#a78bfa',
   description: 'Joins the clips into the final H.264 MP4.',
   inputs: {
     clips: { type: 'video[]', label: 'Clips', multiple: true },

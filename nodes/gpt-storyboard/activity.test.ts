@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { storyboardSchema, type Character } from '../../engine/graph/values';
-import { providerConfigFromEnv } from '../../engine/providers/config';
-import { FakeOpenAI } from '../../engine/testing/fakes/openai';
+import { providerConfigFromEnv } from '../../engine/config';
+import { chooseProvider } from '../../engine/providers/choice';
+import { FakeOpenAI } from './testing/fake-openai';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
 import { gptStoryboard } from './definition';
-import { gptStoryboardActivity } from './activity';
+import { activity as gptStoryboardActivity } from './activity';
 
 let t: TestNodeContext | undefined;
 let openai: FakeOpenAI | undefined;
@@ -43,10 +44,15 @@ describe('gpt-storyboard activity', () => {
   it('asks the configured OpenAI server when auto resolves to openai', async () => {
     openai = await FakeOpenAI.start();
     t = await createTestNodeContext({
-      providers: providerConfigFromEnv({
-        OPENAI_API_KEY: openai.apiKey,
-        OPENAI_BASE_URL: openai.baseURL,
-      }),
+      // The shell resolves `auto` this way before the activity runs.
+      provider: chooseProvider(
+        gptStoryboard,
+        'auto',
+        providerConfigFromEnv({
+          OPENAI_API_KEY: openai.apiKey,
+          OPENAI_BASE_URL: openai.baseURL,
+        }).services,
+      ),
     });
 
     const params = gptStoryboard.params.parse({ shots: 4, model: 'gpt-test' });
@@ -68,16 +74,17 @@ describe('gpt-storyboard activity', () => {
     expect(t.progress[0].stage).toBe('asking gpt-test');
   });
 
-  it('fails for good when openai is asked for but not configured', async () => {
-    t = await createTestNodeContext();
+  it('fails for good when openai is asked for but not configured (before the activity runs)', () => {
     const params = gptStoryboard.params.parse({ provider: 'openai' });
-    await expect(
-      gptStoryboardActivity({ params, inputs: { script }, ctx: t.ctx }),
-    ).rejects.toMatchObject({
-      name: 'NonRetryableNodeError',
-      code: 'provider_not_configured',
-      message: expect.stringContaining('OPENAI_API_KEY'),
-    });
+    expect(() =>
+      chooseProvider(gptStoryboard, params.provider, providerConfigFromEnv({}).services),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'NonRetryableNodeError',
+        code: 'provider_not_configured',
+        message: expect.stringContaining('OPENAI_API_KEY'),
+      }),
+    );
   });
 
   it('fails for good on an empty script', async () => {

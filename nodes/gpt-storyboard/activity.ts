@@ -4,17 +4,16 @@
  */
 import type { z } from 'zod';
 import { storyboardSchema, type Storyboard } from '../../engine/graph/values';
-import { buildLocalStoryboard } from '../../engine/providers/local/storyboard';
-import { generateStoryboardOpenAI } from '../../engine/providers/openai/storyboard';
-import { resolveProvider } from '../../engine/providers/resolve';
+import { buildLocalStoryboard } from './providers/local';
+import { generateStoryboardOpenAI } from './providers/openai';
 import { optionalCharacter } from '../activity-inputs';
-import { NonRetryableNodeError, type NodeActivity } from '../activity-types';
+import { NonRetryableNodeError, type NodeActivity } from '../../engine/worker/node-api';
 import type { gptStoryboard } from './definition';
 
 type Params = z.infer<typeof gptStoryboard.params>;
 
 /** Outputs `{ storyboard }`. An empty script is a non-retryable `empty_script`. */
-export const gptStoryboardActivity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
+export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
   const script = typeof inputs.script === 'string' ? inputs.script : '';
   if (!script.trim()) {
     throw new NonRetryableNodeError(
@@ -23,7 +22,6 @@ export const gptStoryboardActivity: NodeActivity<Params> = async ({ params, inpu
     );
   }
   const character = optionalCharacter(inputs.character);
-  const provider = resolveProvider('gpt-storyboard', params.provider, ctx.providers);
   const storyboardParams = {
     model: params.model,
     shots: params.shots,
@@ -32,13 +30,13 @@ export const gptStoryboardActivity: NodeActivity<Params> = async ({ params, inpu
   };
 
   let storyboard: Storyboard;
-  if (provider === 'openai' && ctx.providers.openai) {
+  if (ctx.provider.name === 'openai') {
     ctx.progress(0.05, `asking ${params.model}`);
     storyboard = await generateStoryboardOpenAI({
       script,
       ...(character ? { character } : {}),
       params: storyboardParams,
-      config: ctx.providers.openai,
+      config: ctx.provider.config,
       signal: ctx.signal,
     });
   } else {

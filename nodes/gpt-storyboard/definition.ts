@@ -7,6 +7,7 @@ export const gptStoryboard = defineNode({
   version: 1,
   title: 'Storyboard',
   category: 'Story',
+  color: '#fbbf24',
   description: 'Splits the script into shots with prompts, camera moves and durations.',
   inputs: {
     script: { type: 'text', label: 'Script' },
@@ -30,5 +31,6 @@ export const gptStoryboard = defineNode({
     shotDurationSec: { label: 'Seconds per shot' },
   },
   runsOn: 'lab-io',
+  providers: ['openai'],
   execution: { startToCloseSec: 180, heartbeatSec: 30 },
 });

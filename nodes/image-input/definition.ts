@@ -8,12 +8,13 @@ export const imageInput = defineNode({
   version: 1,
   title: 'Image',
   category: 'Inputs',
+  color: '#9aa5b1',
   description: 'An image you upload, e.g. a background plate or a reference.',
   inputs: {},
   outputs: { image: { type: 'image', label: 'Image' } },
   params: z.object({ image: artifactRefSchema.nullable().default(null) }),
   paramUi: { image: { widget: 'image-upload', label: 'Image' } },
-  runsOn: 'workflow',
+  runsOn: 'inline',
   evaluate: (params) => ({ image: params.image }),
   check: (params) =>
     params.image === null

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef, Storyboard } from '../../engine/graph/values';
 import { probeVideo } from '../../engine/media/ffmpeg';
-import { makeTestImage } from '../../engine/media/test-media';
-import { providerConfigFromEnv } from '../../engine/providers/config';
+import { makeTestImage } from '../../engine/testing/media-clips';
+import { providerConfigFromEnv } from '../../engine/config';
+import { chooseProvider } from '../../engine/providers/choice';
 import { makeMp4 } from '../../engine/testing/fakes/media';
-import { FakeRunway } from '../../engine/testing/fakes/runway';
+import { FakeRunway } from './testing/fake-runway';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
 import { runwayClip } from './definition';
-import { runwayClipActivity } from './activity';
+import { activity as runwayClipActivity } from './activity';
 
 let t: TestNodeContext | undefined;
 let runway: FakeRunway | undefined;
@@ -141,11 +142,16 @@ describe('runway-clip activity, Runway provider', () => {
     runway = await FakeRunway.start({ mp4 });
     t = await createTestNodeContext({
       index: 0,
-      providers: providerConfigFromEnv({
-        RUNWAY_API_KEY: runway.apiKey,
-        RUNWAY_BASE_URL: runway.url,
-        RUNWAY_POLL_MS: '5',
-      }),
+      // The shell resolves `auto` this way before the activity runs.
+      provider: chooseProvider(
+        runwayClip,
+        'auto',
+        providerConfigFromEnv({
+          RUNWAY_API_KEY: runway.apiKey,
+          RUNWAY_BASE_URL: runway.url,
+          RUNWAY_POLL_MS: '5',
+        }).services,
+      ),
     });
     const frame = await storedFrame(t, 'rw.png', 128, 72);
     const params = runwayClip.params.parse({});

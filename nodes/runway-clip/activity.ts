@@ -7,9 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { probeVideo, readImageInfo } from '../../engine/media/ffmpeg';
-import { renderLocalClip } from '../../engine/providers/local/clip';
-import { resolveProvider } from '../../engine/providers/resolve';
-import { renderClipRunway } from '../../engine/providers/runway/clip';
+import { renderLocalClip } from './providers/local';
+import { renderClipRunway } from './providers/runway';
 import {
   itemAt,
   localFileOf,
@@ -17,38 +16,37 @@ import {
   requireStoryboard,
   shotAt,
 } from '../activity-inputs';
-import type { NodeActivity } from '../activity-types';
+import type { NodeActivity } from '../../engine/worker/node-api';
 import type { runwayClip } from './definition';
 
 type Params = z.infer<typeof runwayClip.params>;
 
 /** Outputs `{ clips: ArtifactRef }` (an H.264 MP4): this item's entry of the `clips` list. */
-export const runwayClipActivity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
+export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
   const frame = itemAt(requireArtifactList(inputs.frames, 'frames'), ctx.index, 'the frames list');
   const shot = shotAt(requireStoryboard(inputs.storyboard), ctx.index);
-  const provider = resolveProvider('runway-clip', params.provider, ctx.providers);
   const label = `clip ${(ctx.index ?? 0) + 1}`;
   const frameFile = await localFileOf(ctx, frame, `frame ${(ctx.index ?? 0) + 1}`);
 
-  if (provider === 'runway' && ctx.providers.runway) {
+  if (ctx.provider.name === 'runway') {
     ctx.progress(0, `${label}: submitting to Runway`);
     const mp4 = await renderClipRunway({
       image: await readFile(frameFile),
       imageMime: frame.mime,
       shot,
       params: { model: params.model, ratio: params.ratio, seed: params.seed },
-      config: ctx.providers.runway,
+      config: ctx.provider.config,
       signal: ctx.signal,
       onProgress: (fraction) => ctx.progress(fraction * 0.95, `${label}: generating`),
       checkpoint: ctx.checkpoint,
       saveCheckpoint: (value) => ctx.saveCheckpoint(value),
-      externalTasks: ctx.documents.externalTasks,
+      externalTasks: ctx.externalTasks,
       taskKey: `${ctx.runId}:${ctx.nodeId}:${ctx.index ?? 0}`,
     });
     // Stored at once (Runway's URLs expire), after checking it really is a video.
     const file = join(ctx.workDir, `runway-clip-${ctx.index ?? 0}.mp4`);
     await writeFile(file, mp4);
-    const info = await probeVideo(file, `the video Runway returned for ${label}`, ctx.providers);
+    const info = await probeVideo(file, `the video Runway returned for ${label}`, ctx.media);
     const ref = await ctx.artifacts.putFile(file, 'video/mp4', {
       width: info.width,
       height: info.height,
@@ -59,7 +57,7 @@ export const runwayClipActivity: NodeActivity<Params> = async ({ params, inputs,
   }
 
   ctx.progress(0, `${label}: animating ${shot.camera}`);
-  const image = await readImageInfo(frameFile, `frame ${(ctx.index ?? 0) + 1}`, ctx.providers);
+  const image = await readImageInfo(frameFile, `frame ${(ctx.index ?? 0) + 1}`, ctx.media);
   const clip = await renderLocalClip({
     frame: frameFile,
     frameWidth: image.width,
@@ -67,7 +65,7 @@ export const runwayClipActivity: NodeActivity<Params> = async ({ params, inputs,
     shot: { ...shot, index: ctx.index ?? shot.index },
     fps: params.fps,
     workDir: ctx.workDir,
-    binaries: ctx.providers,
+    binaries: ctx.media,
     signal: ctx.signal,
     onProgress: (fraction) => ctx.progress(fraction * 0.95, `${label}: animating ${shot.camera}`),
   });

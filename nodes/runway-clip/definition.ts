@@ -7,6 +7,7 @@ export const runwayClip = defineNode({
   version: 1,
   title: 'Clips (Runway)',
   category: 'Video',
+  color: '#a78bfa',
   description: 'Animates each frame into a clip, using the shot prompt and camera move.',
   inputs: {
     frames: { type: 'image[]', label: 'Frames' },
@@ -32,6 +33,7 @@ export const runwayClip = defineNode({
     seed: { widget: 'seed' },
   },
   runsOn: 'lab-io',
+  providers: ['runway'],
   fanOut: { input: 'frames', zip: [{ input: 'storyboard', path: 'shots' }] },
   execution: { startToCloseSec: 1800, heartbeatSec: 30, maxParallel: 2 },
 });

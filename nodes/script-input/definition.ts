@@ -7,6 +7,7 @@ export const scriptInput = defineNode({
   version: 1,
   title: 'Script',
   category: 'Inputs',
+  color: '#9aa5b1',
   description: 'The story in plain sentences. Each sentence can become a shot.',
   inputs: {},
   outputs: { text: { type: 'text', label: 'Text' } },
@@ -19,7 +20,7 @@ export const scriptInput = defineNode({
       ),
   }),
   paramUi: { text: { widget: 'textarea', label: 'Script' } },
-  runsOn: 'workflow',
+  runsOn: 'inline',
   evaluate: (params) => ({ text: params.text }),
   check: (params) =>
     params.text.trim() === ''

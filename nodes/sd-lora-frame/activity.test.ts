@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactRef, Character, Storyboard } from '../../engine/graph/values';
 import { probe } from '../../engine/media/ffmpeg';
-import { makeCorruptImage, makeTestImage } from '../../engine/media/test-media';
-import { providerConfigFromEnv } from '../../engine/providers/config';
-import { FakeA1111 } from '../../engine/testing/fakes/a1111';
-import { FakeComfyUI } from '../../engine/testing/fakes/comfyui';
+import { makeCorruptImage, makeTestImage } from '../../engine/testing/media-clips';
+import { providerConfigFromEnv } from '../../engine/config';
+import { chooseProvider } from '../../engine/providers/choice';
+import { FakeA1111 } from './testing/fake-a1111';
+import { FakeComfyUI } from './testing/fake-comfyui';
 import { makePng } from '../../engine/testing/fakes/media';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
 import { sdLoraFrame } from './definition';
-import { sdLoraFrameActivity } from './activity';
+import { activity as sdLoraFrameActivity } from './activity';
 
 let t: TestNodeContext | undefined;
 let sd: FakeA1111 | FakeComfyUI | undefined;
@@ -178,7 +179,12 @@ describe('sd-lora-frame activity, A1111 provider', () => {
     sd = await FakeA1111.start({ png });
     t = await createTestNodeContext({
       index: 1,
-      providers: providerConfigFromEnv({ SD_API_URL: sd.url, SD_API_KIND: 'a1111' }),
+      // The shell resolves `auto` this way before the activity runs.
+      provider: chooseProvider(
+        sdLoraFrame,
+        'auto',
+        providerConfigFromEnv({ SD_API_URL: sd.url, SD_API_KIND: 'a1111' }).services,
+      ),
     });
 
     const frame = (await sdLoraFrameActivity({ params, inputs: { storyboard }, ctx: t.ctx }))
@@ -203,7 +209,12 @@ describe('sd-lora-frame activity, ComfyUI provider', () => {
     sd = comfy;
     t = await createTestNodeContext({
       index: 0,
-      providers: providerConfigFromEnv({ SD_API_URL: comfy.url, SD_API_KIND: 'comfyui' }),
+      // The shell resolves `auto` this way before the activity runs.
+      provider: chooseProvider(
+        sdLoraFrame,
+        'auto',
+        providerConfigFromEnv({ SD_API_URL: comfy.url, SD_API_KIND: 'comfyui' }).services,
+      ),
     });
 
     const frame = (await sdLoraFrameActivity({ params, inputs: { storyboard }, ctx: t.ctx }))

@@ -8,28 +8,27 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import type { ArtifactRef, Character, Shot } from '../../engine/graph/values';
 import { readImageInfo } from '../../engine/media/ffmpeg';
-import { renderLocalFrame } from '../../engine/providers/local/frame';
-import { resolveProvider } from '../../engine/providers/resolve';
-import { renderFrameA1111 } from '../../engine/providers/sd/a1111';
-import { renderFrameComfyUI } from '../../engine/providers/sd/comfyui';
+import { renderLocalFrame } from './providers/local';
+import { renderFrameA1111 } from './providers/a1111';
+import { renderFrameComfyUI } from './providers/comfyui';
 import { localFileOf, optionalCharacter, requireStoryboard, shotAt } from '../activity-inputs';
-import type { NodeActivity, NodeContext } from '../activity-types';
+import type { NodeActivity, NodeContext } from '../../engine/worker/node-api';
 import type { sdLoraFrame } from './definition';
 
 type Params = z.infer<typeof sdLoraFrame.params>;
 
 /** Outputs `{ frames: ArtifactRef }` (a PNG): this item's entry of the `frames` list. */
-export const sdLoraFrameActivity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
+export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
   const shot = shotAt(requireStoryboard(inputs.storyboard), ctx.index);
   const character = optionalCharacter(inputs.character);
-  const provider = resolveProvider('sd-lora-frame', params.provider, ctx.providers);
   const label = `shot ${shot.index + 1}`;
+  const { provider } = ctx;
+  if (provider.name !== 'a1111' && provider.name !== 'comfyui') {
+    return { frames: await localFrame(params, shot, character, ctx) };
+  }
 
-  if (provider === 'local') return { frames: await localFrame(params, shot, character, ctx) };
-
-  const sd = ctx.providers.sd!;
-  ctx.progress(0, `${label}: queued on ${provider}`);
-  const render = provider === 'comfyui' ? renderFrameComfyUI : renderFrameA1111;
+  ctx.progress(0, `${label}: queued on ${provider.name}`);
+  const render = provider.name === 'comfyui' ? renderFrameComfyUI : renderFrameA1111;
   const png = await render({
     shot,
     ...(character ? { character } : {}),
@@ -42,7 +41,7 @@ export const sdLoraFrameActivity: NodeActivity<Params> = async ({ params, inputs
       seed: params.seed,
       checkpoint: params.checkpoint,
     },
-    config: { url: sd.url },
+    config: { url: provider.config.url },
     signal: ctx.signal,
     onProgress: (fraction) => ctx.progress(fraction * 0.95, `${label}: sampling`),
   });
@@ -51,8 +50,8 @@ export const sdLoraFrameActivity: NodeActivity<Params> = async ({ params, inputs
   await writeFile(file, png);
   const { width, height } = await readImageInfo(
     file,
-    `the image ${provider} returned`,
-    ctx.providers,
+    `the image ${provider.name} returned`,
+    ctx.media,
   );
   const ref = await ctx.artifacts.putBytes(png, 'image/png', { width, height });
   ctx.progress(1, `${label}: done`);
@@ -78,7 +77,7 @@ async function localFrame(
     width: params.width,
     height: params.height,
     workDir: ctx.workDir,
-    binaries: ctx.providers,
+    binaries: ctx.media,
     signal: ctx.signal,
     onProgress: (fraction) => ctx.progress(fraction * 0.9, `${label}: composing`),
   });

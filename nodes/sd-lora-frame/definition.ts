@@ -7,6 +7,7 @@ export const sdLoraFrame = defineNode({
   version: 1,
   title: 'Frames (SD + LoRA)',
   category: 'Images',
+  color: '#34d399',
   description:
     'Renders one key frame per shot; the character LoRA and trigger word keep faces consistent.',
   inputs: {
@@ -33,6 +34,7 @@ export const sdLoraFrame = defineNode({
     checkpoint: { advanced: true, help: "empty keeps the server's current model" },
   },
   runsOn: 'lab-gpu',
+  providers: ['a1111', 'comfyui'],
   fanOut: { input: 'storyboard', path: 'shots' },
   execution: { startToCloseSec: 900, heartbeatSec: 10, maxParallel: 2 },
 });

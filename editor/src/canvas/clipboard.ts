@@ -6,7 +6,7 @@
 import { serializeGraph } from '../../../engine/graph/canonical';
 import { GRAPH_SCHEMA_ID, GRAPH_VERSION } from '../../../engine/graph/document';
 import type { GraphDocument, GraphEdge, GraphNode } from '../../../engine/graph/document';
-import { loadGraph } from '../../../engine/graph/load';
+import { graphSchema } from '../../../nodes/definitions';
 import type { GraphProblem } from '../api/types';
 import { uniqueId } from './catalog';
 
@@ -67,7 +67,7 @@ export function parsePaste(text: string): PasteResult {
   }
   const doc = asDocument(value);
   if (!doc) return { kind: 'not-graph' };
-  const loaded = loadGraph(doc);
+  const loaded = graphSchema.load(doc);
   if (!loaded.ok) return { kind: 'problems', problems: loaded.errors };
   return {
     kind: 'graph',

@@ -5,14 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeNodeTypes } from '../../../engine/graph/json-schema';
+import { graphSchema } from '../../../nodes/definitions';
 import type { GraphDocument } from '../../../engine/graph/document';
 import { normalizeNodeType } from '../api/client';
 import type { NodeTypeInfo } from '../api/types';
 import { createCatalog } from '../canvas/catalog';
 
 export function nodeTypes(): NodeTypeInfo[] {
-  return (JSON.parse(JSON.stringify(describeNodeTypes())) as unknown[]).map(normalizeNodeType);
+  return (JSON.parse(JSON.stringify(graphSchema.describeNodeTypes())) as unknown[]).map(
+    normalizeNodeType,
+  );
 }
 
 export function catalog() {

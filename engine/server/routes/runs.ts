@@ -4,12 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isTerminalRunStatus } from '../../graph/events';
+import { isTerminalRunStatus } from '../../runs/events';
 import { LabError, notFound } from '../../errors';
 import type { Engine } from '../../engine-types';
 import type { RunRecord } from '../../stores/ports';
 import { ownerOf, requireId, visibleTo, type ServerContext } from '../context';
-import { requireValidGraph, requireValidLoaded } from '../graph-input';
 
 const valuesSchema = z.record(z.string(), z.unknown());
 
@@ -112,12 +111,12 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const ownerId = ownerOf(request);
     const body = startBodySchema.parse(request.body ?? {});
     let workflowId: string | undefined;
-    let graph;
+    let graph: unknown;
     if ('workflowId' in body) {
       workflowId = body.workflowId;
       const workflow = visibleTo(await engine.documents.workflows.get(workflowId), ownerId);
       if (!workflow) throw notFound('workflow', workflowId);
-      graph = requireValidLoaded(workflow.graph, body.values).graph;
+      graph = workflow.graph;
     } else {
       if (body.graph === undefined) {
         throw new LabError(
@@ -125,10 +124,15 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
           'a run needs a graph: send { graph, values? } or { workflowId, values? }',
         );
       }
-      graph = requireValidGraph(body.graph, body.values).graph;
+      graph = body.graph;
     }
     const run = await gate.admit(ownerId, () =>
-      engine.runs.start({ graph, ownerId, ...(workflowId ? { workflowId } : {}) }),
+      engine.runs.start({
+        graph,
+        ownerId,
+        ...(body.values ? { values: body.values } : {}),
+        ...(workflowId ? { workflowId } : {}),
+      }),
     );
     return reply.code(202).send({ runId: run.id });
   });

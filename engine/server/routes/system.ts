@@ -1,7 +1,5 @@
 /** Health and the node-type catalogue the editor builds its palette and forms from. */
 import type { FastifyInstance } from 'fastify';
-import { NODE_REGISTRY } from '../../../nodes/definitions';
-import { describeNodeTypes } from '../../graph/json-schema';
 import type { ServerContext } from '../context';
 
 export function systemRoutes(app: FastifyInstance, { engine }: ServerContext): void {
@@ -11,6 +9,6 @@ export function systemRoutes(app: FastifyInstance, { engine }: ServerContext): v
     return reply.code(health.ok ? 200 : 503).send(health);
   });
 
-  const nodeTypes = describeNodeTypes(NODE_REGISTRY);
+  const nodeTypes = engine.graph.describeNodeTypes();
   app.get('/api/node-types', async () => nodeTypes);
 }

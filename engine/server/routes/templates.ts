@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LabError } from '../../errors';
 import { ownerOf, requireId, type ServerContext } from '../context';
-import { requireValidLoaded } from '../graph-input';
 import { createWorkflow } from './workflows';
 
 const instantiateBodySchema = z.strictObject({
@@ -36,9 +35,9 @@ export function templateRoutes(app: FastifyInstance, ctx: ServerContext): void {
         { notExposed, exposed: [...allowed] },
       );
     }
-    const { graph } = requireValidLoaded(
+    const { graph } = ctx.engine.graph.prepare(
       { ...template.graph, ...(body.name ? { name: body.name } : {}) },
-      body.values,
+      { values: body.values },
     );
     const record = await createWorkflow(ctx, ownerOf(request), graph);
     return reply.code(201).send(record);

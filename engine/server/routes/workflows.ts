@@ -9,7 +9,7 @@ import type { GraphDocument } from '../../graph/document';
 import { notFound } from '../../errors';
 import type { WorkflowRecord } from '../../stores/ports';
 import { newId, ownerOf, requireId, visibleTo, type ServerContext } from '../context';
-import { graphFromBody, requireLoadableGraph, requireValidGraph } from '../graph-input';
+import { graphFromBody, requireLoadableGraph } from '../graph-input';
 
 /** A workflow in lists: everything but the graph itself. */
 export interface WorkflowSummary {
@@ -71,7 +71,10 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post('/api/workflows', async (request, reply) => {
-    const { graph, migratedFrom, problems } = requireLoadableGraph(graphFromBody(request.body));
+    const { graph, migratedFrom, problems } = requireLoadableGraph(
+      ctx.engine.graph,
+      graphFromBody(request.body),
+    );
     const record = await createWorkflow(ctx, ownerOf(request), graph);
     return reply
       .code(201)
@@ -81,7 +84,9 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // Import is a save that says so: any supported version in, the current version stored,
   // and the answer lists what was upgraded on the way.
   app.post('/api/workflows/import', async (request, reply) => {
-    const { graph, migratedFrom, migrations } = requireValidGraph(graphFromBody(request.body));
+    const { graph, migratedFrom, migrations } = ctx.engine.graph.prepare(
+      graphFromBody(request.body),
+    );
     const record = await createWorkflow(ctx, ownerOf(request), graph);
     return reply
       .code(201)
@@ -94,7 +99,10 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.put('/api/workflows/:id', async (request) => {
     const existing = await requireWorkflow(requireId(request.params), ownerOf(request));
-    const { graph, migratedFrom, problems } = requireLoadableGraph(graphFromBody(request.body));
+    const { graph, migratedFrom, problems } = requireLoadableGraph(
+      ctx.engine.graph,
+      graphFromBody(request.body),
+    );
     const record: WorkflowRecord = {
       ...existing,
       name: graph.name,

@@ -3,7 +3,7 @@
  * way. An adapter's test file calls describeDocumentStoreConformance with a harness factory.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunEventInput } from '../../graph/events';
+import type { RunEventInput } from '../../runs/events';
 import type {
   CacheEntry,
   CharacterRecord,
@@ -44,7 +44,7 @@ export function sampleWorkflow(
       nodes: [
         {
           id: 'script',
-          type: 'script-input',
+          type: 'test-text',
           typeVersion: 1,
           position: { x: 0, y: 0 },
           params: { text: 'A hero walks in.' },
@@ -63,7 +63,7 @@ function event(runId: string, key: string, extra: Partial<RunEventInput> = {}): 
 }
 
 function cacheEntry(key: string, outputs: Record<string, unknown>): CacheEntry {
-  return { key, nodeType: 'gpt-storyboard', outputs, createdAt: AT };
+  return { key, nodeType: 'test-writer', outputs, createdAt: AT };
 }
 
 /** Registers the DocumentStore conformance tests for one adapter. */
@@ -383,7 +383,7 @@ function runRecord(
       nodes: {
         script: {
           id: 'script',
-          type: 'script-input',
+          type: 'test-text',
           typeVersion: 1,
           title: 'Script',
           params: { text: 'A hero walks in.' },

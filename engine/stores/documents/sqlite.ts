@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { LabError } from '../../errors';
-import type { RunEvent, RunEventInput } from '../../graph/events';
+import type { RunEvent, RunEventInput } from '../../runs/events';
 import type {
   ArtifactRecord,
   CacheEntry,

@@ -1,0 +1,263 @@
+/**
+ * A fake OpenAI Chat Completions endpoint (`POST /v1/chat/completions`) speaking the real wire
+ * format (reference/providers.md A.6): bearer auth, strict json_schema checks like the real
+ * API's, scripted replies (content, refusal, length/content-filter finishes, HTTP errors with
+ * retry headers). Test-only code.
+ */
+import type { ServerResponse } from 'node:http';
+import {
+  FakeHttpServer,
+  delay,
+  sendJson,
+  type RecordedRequest,
+} from '../../../engine/testing/fakes/http-fake';
+
+/** One scripted answer; unscripted requests get the default storyboard. */
+export type FakeOpenAIReply =
+  | {
+      kind: 'json';
+      content: unknown;
+      finishReason?: 'stop' | 'length' | 'content_filter';
+      delayMs?: number;
+    }
+  | {
+      kind: 'text';
+      content: string;
+      finishReason?: 'stop' | 'length' | 'content_filter';
+      delayMs?: number;
+    }
+  | { kind: 'refusal'; refusal: string; delayMs?: number }
+  | {
+      kind: 'error';
+      status: number;
+      message: string;
+      type?: string;
+      code?: string | null;
+      param?: string | null;
+      headers?: Record<string, string>;
+      delayMs?: number;
+    };
+
+export interface FakeOpenAIOptions {
+  apiKey?: string;
+  /** The storyboard JSON returned when no reply is scripted. */
+  defaultContent?: unknown;
+}
+
+/** A storyboard in the shape engine/providers/openai asks for (two shots). */
+export const DEFAULT_FAKE_STORYBOARD = {
+  title: 'The Lighthouse',
+  shots: [
+    {
+      description: 'Mara climbs the lighthouse stairs at dusk.',
+      prompt: 'a young woman in a red coat climbing spiral stairs inside a lighthouse, dusk light',
+      negativePrompt: null,
+      camera: 'push-in',
+      durationSec: 3,
+      dialogue: null,
+    },
+    {
+      description: 'She lights the lamp and looks out to sea.',
+      prompt: 'a young woman in a red coat lighting a great lamp, looking out over a stormy sea',
+      negativePrompt: 'blurry, text',
+      camera: 'pan left',
+      durationSec: 4,
+      dialogue: 'Someone has to keep the light.',
+    },
+  ],
+};
+
+export class FakeOpenAI {
+  readonly apiKey: string;
+  private readonly replies: FakeOpenAIReply[] = [];
+  private counter = 0;
+
+  private constructor(
+    private readonly http: FakeHttpServer,
+    private readonly options: FakeOpenAIOptions,
+  ) {
+    this.apiKey = options.apiKey ?? 'sk-test-fake';
+  }
+
+  static async start(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+    const http = await FakeHttpServer.start();
+    const fake = new FakeOpenAI(http, options);
+    http.handler = (req, res) => fake.handle(req, res);
+    return fake;
+  }
+
+  /** The base URL to give the SDK (`…/v1`). */
+  get baseURL(): string {
+    return `${this.http.url}/v1`;
+  }
+
+  /** Every request to /v1/chat/completions, in order. */
+  get completions(): RecordedRequest[] {
+    return this.http.requestsTo('POST', '/v1/chat/completions');
+  }
+
+  get requests(): RecordedRequest[] {
+    return this.http.requests;
+  }
+
+  /** Queues answers for the next requests, in order. */
+  reply(...replies: FakeOpenAIReply[]): this {
+    this.replies.push(...replies);
+    return this;
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+    const requestId = `req_fake_${++this.counter}`;
+    const error = (
+      status: number,
+      message: string,
+      type: string,
+      code: string | null,
+      param: string | null = null,
+    ) =>
+      sendJson(
+        res,
+        status,
+        { error: { message, type, param, code } },
+        { 'x-request-id': requestId },
+      );
+
+    if (req.method !== 'POST' || req.path !== '/v1/chat/completions') {
+      error(
+        404,
+        `Unknown request URL: ${req.method} ${req.path}.`,
+        'invalid_request_error',
+        'unknown_url',
+      );
+      return;
+    }
+    if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
+      error(401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
+      return;
+    }
+    const body = req.json as Record<string, unknown> | undefined;
+    if (
+      !body ||
+      typeof body.model !== 'string' ||
+      !Array.isArray(body.messages) ||
+      body.messages.length === 0
+    ) {
+      error(
+        400,
+        "Missing required parameter: 'model' or 'messages'.",
+        'invalid_request_error',
+        null,
+        'messages',
+      );
+      return;
+    }
+    const schemaProblem = checkResponseFormat(body.response_format);
+    if (schemaProblem) {
+      error(400, schemaProblem, 'invalid_request_error', null, 'response_format');
+      return;
+    }
+
+    const reply: FakeOpenAIReply = this.replies.shift() ?? {
+      kind: 'json',
+      content: this.options.defaultContent ?? DEFAULT_FAKE_STORYBOARD,
+    };
+    if (reply.delayMs) await delay(reply.delayMs);
+    if (reply.kind === 'error') {
+      sendJson(
+        res,
+        reply.status,
+        {
+          error: {
+            message: reply.message,
+            type: reply.type ?? 'server_error',
+            param: reply.param ?? null,
+            code: reply.code ?? null,
+          },
+        },
+        { 'x-request-id': requestId, ...reply.headers },
+      );
+      return;
+    }
+    const message =
+      reply.kind === 'refusal'
+        ? { role: 'assistant', content: null, refusal: reply.refusal }
+        : {
+            role: 'assistant',
+            content: reply.kind === 'json' ? JSON.stringify(reply.content) : reply.content,
+            refusal: null,
+          };
+    const finishReason = reply.kind === 'refusal' ? 'stop' : (reply.finishReason ?? 'stop');
+    sendJson(
+      res,
+      200,
+      {
+        id: `chatcmpl-fake-${this.counter}`,
+        object: 'chat.completion',
+        created: 1727000000,
+        model: body.model,
+        choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
+        usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 },
+        system_fingerprint: 'fp_fake',
+      },
+      { 'x-request-id': requestId },
+    );
+  }
+}
+
+/**
+ * The checks the real API applies to a strict json_schema: the root is an object, and every
+ * object lists all its properties as required and sets additionalProperties to false.
+ */
+export function checkResponseFormat(format: unknown): string | undefined {
+  if (format === undefined) return undefined;
+  const f = format as {
+    type?: string;
+    json_schema?: { name?: string; strict?: boolean; schema?: unknown };
+  };
+  if (f.type !== 'json_schema') return undefined;
+  const name = f.json_schema?.name;
+  if (!name) return "Missing required parameter: 'response_format.json_schema.name'.";
+  const schema = f.json_schema?.schema as Record<string, unknown> | undefined;
+  if (!schema || schema.type !== 'object') {
+    return `Invalid schema for response_format '${name}': schema must be a JSON Schema of 'type: "object"'.`;
+  }
+  if (!f.json_schema?.strict) return undefined;
+  return checkStrict(schema, name, []);
+}
+
+function checkStrict(node: unknown, name: string, path: string[]): string | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const schema = node as Record<string, unknown>;
+  const context = `In context=(${path.map((p) => `'${p}'`).join(', ')})`;
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (types.includes('object')) {
+    const properties = (schema.properties ?? {}) as Record<string, unknown>;
+    if (schema.additionalProperties !== false) {
+      return `Invalid schema for response_format '${name}': ${context}, 'additionalProperties' is required to be supplied and to be false.`;
+    }
+    const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+    const missing = Object.keys(properties).find((key) => !required.includes(key));
+    if (missing) {
+      return `Invalid schema for response_format '${name}': ${context}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'.`;
+    }
+    for (const [key, value] of Object.entries(properties)) {
+      const problem = checkStrict(value, name, [...path, 'properties', key]);
+      if (problem) return problem;
+    }
+  }
+  if (schema.items) return checkStrict(schema.items, name, [...path, 'items']);
+  for (const key of ['anyOf', 'allOf'] as const) {
+    const list = schema[key];
+    if (Array.isArray(list)) {
+      for (const [i, item] of list.entries()) {
+        const problem = checkStrict(item, name, [...path, key, String(i)]);
+        if (problem) return problem;
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,299 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LabError } from '../../../engine/errors';
+import type { Shot } from '../../../engine/graph/values';
+import type { ExternalTaskRecord } from '../../../engine/stores/ports';
+import { NonRetryableNodeError } from '../../../engine/worker/node-api';
+import { makeMp4, makePng } from '../../../engine/testing/fakes/media';
+import { MemoryCollection } from '../../../engine/testing/fakes/memory-collection';
+import { FakeRunway } from '../testing/fake-runway';
+import {
+  clipDuration,
+  renderClipRunway,
+  type RenderClipArgs,
+  type RunwayCheckpoint,
+} from './runway';
+
+const shot: Shot = {
+  index: 1,
+  description: 'Mara lights the lamp',
+  prompt: 'a young woman in a red coat lights a great lamp',
+  negativePrompt: '',
+  camera: 'pan-left',
+  durationSec: 3.4,
+};
+
+const TASK_KEY = 'run_1:clips:1';
+
+describe('renderClipRunway against a fake Runway API', () => {
+  let png: Buffer;
+  let mp4: Buffer;
+  let fake: FakeRunway;
+  let tasks: MemoryCollection<ExternalTaskRecord>;
+  let checkpoints: RunwayCheckpoint[];
+
+  beforeAll(async () => {
+    [png, mp4] = await Promise.all([makePng(320, 180), makeMp4(1)]);
+    fake = await FakeRunway.start({ mp4 });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.requests.length = 0;
+    tasks = new MemoryCollection<ExternalTaskRecord>();
+    checkpoints = [];
+  });
+
+  function args(overrides: Partial<RenderClipArgs> = {}): RenderClipArgs {
+    return {
+      image: png,
+      imageMime: 'image/png',
+      shot,
+      params: { model: 'gen4_turbo', ratio: '1280:720', seed: 7 },
+      config: { apiKey: fake.apiKey, baseURL: fake.url, pollIntervalMs: 10 },
+      signal: new AbortController().signal,
+      onProgress: () => undefined,
+      checkpoint: undefined,
+      saveCheckpoint: (value) => checkpoints.push(value),
+      externalTasks: tasks,
+      taskKey: TASK_KEY,
+      ...overrides,
+    };
+  }
+
+  const creates = () => fake.requestsTo('POST', '/v1/image_to_video');
+  const polls = () => fake.requestsTo('GET', /^\/v1\/tasks\//);
+
+  it('submits with the right headers and body, saves the task at once, polls and downloads the MP4', async () => {
+    const progress: number[] = [];
+    // Where the first poll stood when each external-task record was written.
+    const pollsAtWrite: number[] = [];
+    const put = tasks.put.bind(tasks);
+    tasks.put = async (record) => {
+      pollsAtWrite.push(polls().length);
+      await put(record);
+    };
+
+    const video = await renderClipRunway(args({ onProgress: (f) => progress.push(f) }));
+
+    expect(video.equals(mp4)).toBe(true);
+    const [create] = creates();
+    expect(create.headers.authorization).toBe(`Bearer ${fake.apiKey}`);
+    expect(create.headers['x-runway-version']).toBe('2024-11-06');
+    expect(create.headers['content-type']).toBe('application/json');
+    expect(create.json).toEqual({
+      model: 'gen4_turbo',
+      promptImage: `data:image/png;base64,${png.toString('base64')}`,
+      promptText: 'a young woman in a red coat lights a great lamp. camera pans slowly to the left',
+      ratio: '1280:720',
+      duration: 3,
+      seed: 7,
+    });
+    const taskId = (fake.tasks.keys().next().value as string) ?? '';
+    expect(checkpoints).toEqual([{ taskId }]);
+    expect(pollsAtWrite[0]).toBe(0);
+    expect(tasks.records.get(TASK_KEY)).toMatchObject({
+      provider: 'runway',
+      taskId,
+      status: 'SUCCEEDED',
+    });
+    expect(polls().length).toBe(4);
+    const [download] = fake.requestsTo('GET', /^\/cdn\//);
+    expect(download.headers.authorization).toBeUndefined();
+    expect(progress.at(-1)).toBe(1);
+    expect(progress).toContain(0.38);
+    expect(progress.every((f, i, all) => i === 0 || f >= all[i - 1])).toBe(true);
+  });
+
+  it('resumes the task from the checkpoint without submitting again', async () => {
+    const taskId = fake.seedTask([{ status: 'RUNNING', progress: 0.5 }, { status: 'SUCCEEDED' }]);
+
+    const video = await renderClipRunway(args({ checkpoint: { taskId } }));
+
+    expect(video.equals(mp4)).toBe(true);
+    expect(creates()).toHaveLength(0);
+    expect(polls().every((r) => r.path === `/v1/tasks/${taskId}`)).toBe(true);
+  });
+
+  it('resumes the task from the external-task record when the checkpoint was lost', async () => {
+    const taskId = fake.seedTask([{ status: 'SUCCEEDED' }]);
+    const now = new Date().toISOString();
+    await tasks.put({
+      id: TASK_KEY,
+      provider: 'runway',
+      taskId,
+      status: 'RUNNING',
+      createdAt: now,
+      updatedAt: now,
+    });
+
+    const video = await renderClipRunway(args());
+
+    expect(video.equals(mp4)).toBe(true);
+    expect(creates()).toHaveLength(0);
+    expect(polls()).toHaveLength(1);
+  });
+
+  it('submits a new task when the remembered one is gone, failed or cancelled', async () => {
+    const deleted = fake.seedTask([{ status: 'SUCCEEDED' }]);
+    fake.tasks.get(deleted)!.deleted = true;
+    await expect(
+      renderClipRunway(args({ checkpoint: { taskId: deleted } })),
+    ).resolves.toBeInstanceOf(Buffer);
+    expect(creates()).toHaveLength(1);
+
+    const failed = fake.seedTask([{ status: 'FAILED', failureCode: 'INTERNAL.BAD_OUTPUT.CODE01' }]);
+    await expect(
+      renderClipRunway(args({ checkpoint: { taskId: failed } })),
+    ).resolves.toBeInstanceOf(Buffer);
+    expect(creates()).toHaveLength(2);
+
+    const now = new Date().toISOString();
+    await tasks.put({
+      id: TASK_KEY,
+      provider: 'runway',
+      taskId: failed,
+      status: 'FAILED',
+      createdAt: now,
+      updatedAt: now,
+    });
+    await expect(renderClipRunway(args())).resolves.toBeInstanceOf(Buffer);
+    expect(creates()).toHaveLength(3);
+  });
+
+  it('fails for good on a moderation failure', async () => {
+    fake.scriptNextTask(
+      { status: 'PENDING' },
+      { status: 'FAILED', failure: 'Input rejected', failureCode: 'SAFETY.INPUT.TEXT' },
+    );
+    const error = await renderClipRunway(args()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetryableNodeError);
+    expect(error).toMatchObject({
+      code: 'runway_content_rejected',
+      message: expect.stringContaining('SAFETY.INPUT.TEXT'),
+    });
+    expect(tasks.records.get(TASK_KEY)?.status).toBe('FAILED');
+  });
+
+  it('reports an internal failure of a fresh task as retryable', async () => {
+    fake.scriptNextTask({
+      status: 'FAILED',
+      failure: 'Bad output',
+      failureCode: 'INTERNAL.BAD_OUTPUT.CODE01',
+    });
+    const error = await renderClipRunway(args()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LabError);
+    expect(error).toMatchObject({ code: 'runway_task_failed' });
+  });
+
+  it('backs off and retries 429 and 502 on submit', async () => {
+    fake.failNextCreate(
+      { status: 429, body: { error: 'You have exceeded your daily generation quota' } },
+      { status: 502, body: { error: 'Bad gateway' } },
+    );
+    await expect(renderClipRunway(args())).resolves.toBeInstanceOf(Buffer);
+    expect(creates()).toHaveLength(3);
+  });
+
+  it('gives up on a persistent 429 with a retryable error', async () => {
+    const quota = { status: 429, body: { error: 'You have exceeded your daily generation quota' } };
+    fake.failNextCreate(quota, quota, quota, quota, quota);
+    const error = await renderClipRunway(args()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LabError);
+    expect(error).toMatchObject({
+      code: 'runway_rate_limited',
+      message: expect.stringContaining('daily generation quota'),
+    });
+    expect(creates()).toHaveLength(5);
+  });
+
+  it('fails for good on 4xx: invalid body, bad key', async () => {
+    const badRatio = await renderClipRunway(
+      args({ params: { model: 'veo3.1', ratio: '960:960', seed: 7 } }),
+    ).catch((e: unknown) => e);
+    expect(badRatio).toBeInstanceOf(NonRetryableNodeError);
+    expect(badRatio).toMatchObject({
+      code: 'runway_bad_request',
+      message: expect.stringContaining('Validation of body failed'),
+    });
+    expect(creates()).toHaveLength(1);
+
+    await expect(
+      renderClipRunway(
+        args({ config: { apiKey: 'key_wrong', baseURL: fake.url, pollIntervalMs: 10 } }),
+      ),
+    ).rejects.toMatchObject({
+      code: 'runway_auth',
+      message: expect.stringContaining('RUNWAY_API_KEY'),
+    });
+  });
+
+  it('cancels the task on Runway when the node is cancelled', async () => {
+    fake.scriptNextTask({ status: 'PENDING' }, { status: 'RUNNING', progress: 0.1 });
+    const controller = new AbortController();
+    const run = renderClipRunway(args({ signal: controller.signal }));
+    await waitUntil(() => polls().length >= 3);
+    controller.abort(new Error('CANCELLED'));
+
+    await expect(run).rejects.toThrow('CANCELLED');
+    const taskId = checkpoints[0].taskId;
+    expect(fake.requestsTo('DELETE', `/v1/tasks/${taskId}`)).toHaveLength(1);
+    expect(fake.tasks.get(taskId)?.cancelled).toBe(true);
+    expect(tasks.records.get(TASK_KEY)?.status).toBe('CANCELLED');
+  });
+
+  it('keeps the task alive when the worker shuts down, so the retry resumes it', async () => {
+    fake.scriptNextTask({ status: 'RUNNING', progress: 0.1 }, { status: 'SUCCEEDED' });
+    const controller = new AbortController();
+    const run = renderClipRunway(args({ signal: controller.signal }));
+    await waitUntil(() => checkpoints.length === 1);
+    controller.abort(new Error('WORKER_SHUTDOWN'));
+    await expect(run).rejects.toThrow('WORKER_SHUTDOWN');
+    expect(fake.requestsTo('DELETE', /^\/v1\/tasks\//)).toHaveLength(0);
+
+    const video = await renderClipRunway(args({ checkpoint: checkpoints[0] }));
+    expect(video.equals(mp4)).toBe(true);
+    expect(creates()).toHaveLength(1);
+  });
+
+  it('fetches the task again for a fresh URL when the output link has expired', async () => {
+    fake.scriptNextTask({ status: 'SUCCEEDED' });
+    fake.expireNextDownloads(1);
+    const video = await renderClipRunway(args());
+    expect(video.equals(mp4)).toBe(true);
+    expect(fake.requestsTo('GET', /^\/cdn\//)).toHaveLength(2);
+    expect(polls()).toHaveLength(2);
+  });
+
+  it('rejects frames Runway cannot take before calling out', async () => {
+    await expect(renderClipRunway(args({ imageMime: 'image/gif' }))).rejects.toMatchObject({
+      code: 'runway_bad_image',
+    });
+    await expect(
+      renderClipRunway(args({ image: Buffer.alloc(4 * 1024 * 1024) })),
+    ).rejects.toMatchObject({
+      code: 'runway_image_too_large',
+    });
+    expect(fake.requests).toHaveLength(0);
+  });
+});
+
+describe('clipDuration', () => {
+  it('fits the shot length to what the model can make', () => {
+    expect(clipDuration('gen4_turbo', 0.5)).toBe(2);
+    expect(clipDuration('gen4_turbo', 3.4)).toBe(3);
+    expect(clipDuration('gen4_turbo', 30)).toBe(10);
+    expect(clipDuration('veo3.1', 7.2)).toBe(8);
+    expect(clipDuration('veo3.1', 2)).toBe(4);
+    expect(clipDuration('gen3a_turbo', 8)).toBe(10);
+    expect(clipDuration('future_model', 12)).toBe(10);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
