@@ -3,7 +3,7 @@
  * normalised here (ports as ordered arrays, runs flattened) so components never guess shapes.
  */
 import { GRAPH_SCHEMA_ID } from '../../../engine/graph/document';
-import type { RunSnapshot } from '../../../engine/graph/events';
+import type { RunSnapshot } from '../../../engine/runs/events';
 import { isRecord, listFrom, problemsFromDetails, request } from './http';
 import type {
   ArtifactRef,
@@ -238,6 +238,12 @@ export const api = {
   artifactUrl: (id: string) => `/api/artifacts/${encodeURIComponent(id)}`,
 };
 
+/** The accent of a node type whose definition names no colour (an older server). */
+export const NEUTRAL_NODE_COLOR = '#4b5563';
+
+/** Only `#rrggbb` reaches a style attribute; anything else falls back to the neutral accent. */
+const HEX_COLOR = /^#[0-9a-f]{6}$/i;
+
 /** Turns one `/api/node-types` entry into NodeTypeInfo, whether ports come as a map or a list. */
 export function normalizeNodeType(raw: unknown): NodeTypeInfo {
   const item = isRecord(raw) ? raw : {};
@@ -254,7 +260,14 @@ export function normalizeNodeType(raw: unknown): NodeTypeInfo {
       typeof item.typeVersion === 'number' ? item.typeVersion : Number(item.version ?? 1),
     title: typeof item.title === 'string' ? item.title : String(item.type),
     category: typeof item.category === 'string' ? item.category : 'Other',
+    color:
+      typeof item.color === 'string' && HEX_COLOR.test(item.color)
+        ? item.color
+        : NEUTRAL_NODE_COLOR,
     description: typeof item.description === 'string' ? item.description : '',
+    ...(Array.isArray(item.providers)
+      ? { providers: item.providers.filter((p): p is string => typeof p === 'string') }
+      : {}),
     inputs: normalizePorts(item.inputs),
     outputs: normalizePorts(item.outputs),
     params,

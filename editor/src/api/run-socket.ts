@@ -5,7 +5,7 @@
  * the last seq the caller has folded, so nothing is missed and nothing is applied twice.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { RunEvent, RunSnapshot } from '../../../engine/graph/events';
+import type { RunEvent, RunSnapshot } from '../../../engine/runs/events';
 import { isRecord } from './http';
 
 let shared: Socket | undefined;

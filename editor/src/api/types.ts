@@ -3,7 +3,7 @@
  * events come from the engine's own browser-safe modules, so both sides share one definition.
  */
 import type { ExposedParam, GraphDocument } from '../../../engine/graph/document';
-import type { RunSnapshot } from '../../../engine/graph/events';
+import type { RunSnapshot } from '../../../engine/runs/events';
 import type { PortType } from '../../../engine/graph/ports';
 import type { ArtifactRef, Character } from '../../../engine/graph/values';
 
@@ -54,8 +54,13 @@ export interface NodeTypeInfo {
   type: string;
   typeVersion: number;
   title: string;
+  /** The palette group, as the node declares it; groups appear in registry order. */
   category: string;
+  /** The node's accent colour (`#rrggbb`) for its header, palette entry and minimap dot. */
+  color: string;
   description: string;
+  /** Real providers the node can call, in the order `auto` prefers them. */
+  providers?: string[];
   inputs: (PortInfo & { id: string })[];
   outputs: (PortInfo & { id: string })[];
   params: JsonSchema;

@@ -3,13 +3,15 @@ import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { HealthInfo } from '../api/types';
 import { CharactersPage } from '../characters/CharactersPage';
-import { LAST_WORKFLOW_KEY, StudioPage } from '../canvas/StudioPage';
+import { StudioPage } from '../canvas/StudioPage';
+import { LAST_WORKFLOW_KEY } from '../canvas/useWorkflowSession';
 import { TemplatesPage } from '../templates/TemplatesPage';
 import { ToastProvider } from '../ui/toasts';
 import { WorkflowsPage } from '../workflows/WorkflowsPage';
-import { CatalogProvider } from './catalog-context';
-import type { Route } from './routes';
-import { parseRoute } from './routes';
+import { CatalogProvider } from '../state/catalog-context';
+import type { Route } from '../state/routes';
+import { parseRoute } from '../state/routes';
+import './App.css';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));

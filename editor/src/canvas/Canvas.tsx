@@ -28,7 +28,7 @@ import type { DragEvent, MouseEvent as ReactMouseEvent } from 'react';
 import { canConnect } from '../../../engine/graph/ports';
 import type { NodeTypeInfo } from '../api/types';
 import type { Catalog } from './catalog';
-import { findPort } from './catalog';
+import { findPort, nodeColor } from './catalog';
 import { ConnectionLine } from './ConnectionLine';
 import { checkConnection } from './connection';
 import type { EditorAction } from './editor-state';
@@ -36,6 +36,7 @@ import type { FlowEdge, FlowNode } from './flow-mapping';
 import GraphNodeView from './GraphNodeView';
 import { NODE_DRAG_TYPE } from './Palette';
 import TypedEdge from './TypedEdge';
+import './Canvas.css';
 
 // Module scope: a new object per render would make React Flow re-mount every node.
 const nodeTypes: NodeTypes = { graph: GraphNodeView };
@@ -106,6 +107,12 @@ export function Canvas(props: CanvasProps) {
     (connection: FlowEdge | Connection | Edge) =>
       checkConnection(connection, nodeType, latest.current.edges, catalog).ok,
     [catalog, nodeType],
+  );
+
+  // The minimap paints each node in its type's colour, as the node's definition declares it.
+  const minimapColor = useCallback(
+    (node: FlowNode) => nodeColor(catalog, node.data.type),
+    [catalog],
   );
 
   const onConnect = useCallback(
@@ -269,27 +276,4 @@ export function Canvas(props: CanvasProps) {
       )}
     </div>
   );
-}
-
-const CATEGORY_COLORS: Record<string, string> = {
-  Inputs: '#9aa5b1',
-  Characters: '#f472b6',
-  Story: '#fbbf24',
-  Images: '#34d399',
-  Video: '#a78bfa',
-  Quality: '#7dd3fc',
-};
-
-function minimapColor(node: FlowNode): string {
-  return CATEGORY_COLORS[categoryOf(node.data.type)] ?? '#4b5563';
-}
-
-/** The minimap has no catalog; the type id's family is a good enough hint for its colour. */
-function categoryOf(type: string): string {
-  if (type.endsWith('-input')) return 'Inputs';
-  if (type.startsWith('character')) return 'Characters';
-  if (type.includes('storyboard')) return 'Story';
-  if (type.includes('frame')) return 'Images';
-  if (type.includes('clip') || type.includes('merge')) return 'Video';
-  return 'Quality';
 }

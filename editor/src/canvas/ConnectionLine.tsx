@@ -9,6 +9,7 @@ import { findPort, portKind } from './catalog';
 import { checkConnection } from './connection';
 import type { FlowNode } from './flow-mapping';
 import { useStudio } from './studio-context';
+import './ConnectionLine.css';
 
 export function ConnectionLine(props: ConnectionLineComponentProps<FlowNode>) {
   const {

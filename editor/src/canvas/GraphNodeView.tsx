@@ -1,8 +1,8 @@
 /**
- * One node on the canvas: typed handles coloured by port kind, the live status of the viewed
- * run (colour, progress bar, "3/8" fan-out count, cached badge, error text), validation
- * problems and the node's outputs. Memoised; reads run state by node id, so a progress event
- * repaints only its own node.
+ * One node on the canvas: a header in the node type's colour (from its definition), typed
+ * handles coloured by port kind, the live status of the viewed run (colour, progress bar,
+ * "3/8" fan-out count, cached badge, error text), validation problems and the node's outputs.
+ * Memoised; reads run state by node id, so a progress event repaints only its own node.
  */
 import { Handle, Position, useConnection } from '@xyflow/react';
 import type { NodeProps } from '@xyflow/react';
@@ -17,6 +17,7 @@ import type { DragOrigin } from './connection';
 import { handleAccepts } from './connection';
 import type { FlowNode } from './flow-mapping';
 import { useNodeProblems, useNodeRun, useStudio } from './studio-context';
+import './GraphNodeView.css';
 
 /** The handle a connection is being dragged from, as one comparable string (or null). */
 function useDragOrigin(): DragOrigin | null {
@@ -80,6 +81,7 @@ function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         problems ? 'has-problems' : '',
         info ? '' : 'is-unknown',
       ].join(' ')}
+      style={info ? ({ '--node-color': info.color } as CSSProperties) : undefined}
       data-testid={`node-${id}`}
       data-status={status ?? 'idle'}
     >

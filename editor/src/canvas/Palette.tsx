@@ -1,12 +1,14 @@
 /**
- * The node palette from `GET /api/node-types`: search, categories, drag a node onto the
- * canvas or double-click (or Enter) to add it in the middle of the view.
+ * The node palette from `GET /api/node-types`: search, categories (each node's own, in registry
+ * order), drag a node onto the canvas or double-click (or Enter) to add it in the middle of the
+ * view. Entries carry the node's colour from its definition.
  */
 import { memo, useMemo, useState } from 'react';
-import type { DragEvent } from 'react';
+import type { CSSProperties, DragEvent } from 'react';
 import { PORT_COLORS } from '../../../engine/graph/ports';
 import type { NodeTypeInfo } from '../api/types';
 import { groupByCategory, portKind, searchNodeTypes } from './catalog';
+import './Palette.css';
 
 /** The drag payload type for palette items (a node type id). */
 export const NODE_DRAG_TYPE = 'application/x-charlab-node';
@@ -55,6 +57,7 @@ export const Palette = memo(function Palette({ types, onAdd }: PaletteProps) {
                 role="button"
                 tabIndex={0}
                 draggable
+                style={{ '--node-color': info.color } as CSSProperties}
                 data-testid={`palette-${info.type}`}
                 title={`${info.description}\nDrag onto the canvas or double-click to add.`}
                 onDragStart={(e) => onDragStart(e, info.type)}

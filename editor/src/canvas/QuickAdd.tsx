@@ -6,6 +6,7 @@
 import { useMemo, useState } from 'react';
 import type { NodeTypeInfo } from '../api/types';
 import { searchNodeTypes } from './catalog';
+import './QuickAdd.css';
 
 export interface QuickAddProps {
   types: readonly NodeTypeInfo[];

@@ -8,6 +8,7 @@ import { memo } from 'react';
 import { PORT_COLORS } from '../../../engine/graph/ports';
 import type { FlowEdge } from './flow-mapping';
 import { useEdgeProblems } from './studio-context';
+import './TypedEdge.css';
 
 function TypedEdge(props: EdgeProps<FlowEdge>) {
   const { id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, data, selected } =

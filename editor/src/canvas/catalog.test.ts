@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { nodeTypes } from '../test/fixtures';
-import { defaultParams, groupByCategory, nodeIdBase, searchNodeTypes, uniqueId } from './catalog';
+import { NEUTRAL_NODE_COLOR, normalizeNodeType } from '../api/client';
+import { catalog, nodeTypes } from '../test/fixtures';
+import {
+  defaultParams,
+  groupByCategory,
+  nodeColor,
+  nodeIdBase,
+  searchNodeTypes,
+  uniqueId,
+} from './catalog';
 
 describe('catalog', () => {
   it('normalises the server answer: ports in order, params with defaults', () => {
@@ -13,15 +21,29 @@ describe('catalog', () => {
     expect(defaultParams(frames)).toMatchObject({ seed: 42, steps: 28, checkpoint: '' });
   });
 
-  it('groups by category in palette order', () => {
-    expect(groupByCategory(nodeTypes()).map((g) => g.category)).toEqual([
-      'Inputs',
-      'Characters',
-      'Story',
-      'Images',
-      'Video',
-      'Quality',
+  it('groups by the categories nodes declare, in the order each first appears', () => {
+    const [a, b, c] = nodeTypes();
+    const groups = groupByCategory([
+      { ...a, category: 'Sound' },
+      { ...b, category: 'Light' },
+      { ...c, category: 'Sound' },
     ]);
+    expect(groups.map((g) => [g.category, g.types.map((t) => t.type)])).toEqual([
+      ['Sound', [a.type, c.type]],
+      ['Light', [b.type]],
+    ]);
+    const palette = groupByCategory(nodeTypes());
+    expect(palette[0].category).toBe('Inputs');
+    expect(palette.flatMap((g) => g.types)).toHaveLength(nodeTypes().length);
+  });
+
+  it('takes each node colour from its definition, neutral when there is none', () => {
+    expect(nodeColor(catalog(), 'character-loader')).toBe('#f472b6');
+    expect(nodeColor(catalog(), 'sd-lora-frame')).toBe('#34d399');
+    expect(nodeColor(catalog(), 'no-such-node')).toBe(NEUTRAL_NODE_COLOR);
+    expect(nodeTypes().every((t) => /^#[0-9a-f]{6}$/i.test(t.color))).toBe(true);
+    expect(normalizeNodeType({ type: 'old-node' }).color).toBe(NEUTRAL_NODE_COLOR);
+    expect(normalizeNodeType({ type: 'odd', color: 'red; x: y' }).color).toBe(NEUTRAL_NODE_COLOR);
   });
 
   it('searches titles first, then ports and descriptions', () => {
@@ -29,7 +51,7 @@ describe('catalog', () => {
     expect(titles('merge')).toEqual(['ffmpeg-merge']);
     expect(titles('image[]')).toEqual(['sd-lora-frame', 'runway-clip', 'consistency-check']);
     expect(titles('sto')[0]).toBe('gpt-storyboard');
-    expect(titles('')).toHaveLength(8);
+    expect(titles('')).toHaveLength(nodeTypes().length);
     expect(titles('zzz')).toEqual([]);
   });
 

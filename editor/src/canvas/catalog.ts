@@ -1,15 +1,21 @@
 /**
  * The node catalog: `GET /api/node-types` indexed by type, with the lookups the canvas needs
- * (ports, default params, a readable id base). Pure.
+ * (ports, accent colours, default params, a readable id base). Pure.
  */
 import type { PortKind, PortType } from '../../../engine/graph/ports';
 import { parsePortType } from '../../../engine/graph/ports';
+import { NEUTRAL_NODE_COLOR } from '../api/client';
 import type { NodeTypeInfo, PortInfo } from '../api/types';
 
 export type Catalog = ReadonlyMap<string, NodeTypeInfo>;
 
 export function createCatalog(types: readonly NodeTypeInfo[]): Catalog {
   return new Map(types.map((info) => [info.type, info]));
+}
+
+/** A node's accent colour from its definition; neutral for a type this server does not know. */
+export function nodeColor(catalog: Catalog, nodeType: string): string {
+  return catalog.get(nodeType)?.color ?? NEUTRAL_NODE_COLOR;
 }
 
 export type PortDirection = 'input' | 'output';

@@ -207,7 +207,7 @@ describe('editorReducer', () => {
     expect(
       currentDocument(state).edges.some((e) => e.target === 'frames' || e.source === 'frames'),
     ).toBe(false);
-    expect(run(state, { type: 'undo' }).nodes).toHaveLength(6);
+    expect(run(state, { type: 'undo' }).nodes).toHaveLength(characterShort().nodes.length);
   });
 
   it('wires a node added from a dropped connection to the first compatible port', () => {
@@ -261,7 +261,7 @@ describe('replace', () => {
     const replaced = editorReducer(state, { type: 'replace', doc: characterShort() });
     const doc = currentDocument(replaced);
     expect(doc.id).toBe('wf_test');
-    expect(doc.nodes).toHaveLength(6);
+    expect(doc.nodes).toHaveLength(characterShort().nodes.length);
     expect(isDirty(replaced)).toBe(true);
     expect(currentDocument(editorReducer(replaced, { type: 'undo' }))).toEqual(emptyDocument());
   });

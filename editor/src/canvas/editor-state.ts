@@ -6,6 +6,7 @@
  */
 import { applyEdgeChanges, applyNodeChanges } from '@xyflow/react';
 import type { EdgeChange, NodeChange, XYPosition } from '@xyflow/react';
+import { GRAPH_SCHEMA_ID, GRAPH_VERSION } from '../../../engine/graph/document';
 import type { GraphDocument } from '../../../engine/graph/document';
 import type { Catalog } from './catalog';
 import { defaultParams, findPort, nodeIdBase, uniqueId } from './catalog';
@@ -73,6 +74,21 @@ export type EditorAction =
   | { type: 'undo' }
   | { type: 'redo' }
   | { type: 'saved'; revision: number };
+
+/** A fresh, empty workflow; it is saved (and gets its server id) on the first change or Run. */
+export function newDocument(): GraphDocument {
+  return {
+    schema: GRAPH_SCHEMA_ID,
+    version: GRAPH_VERSION,
+    id: `wf_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    name: 'Untitled workflow',
+    description: '',
+    nodes: [],
+    edges: [],
+    exposed: [],
+    meta: { createdWith: 'character-lab-studio' },
+  };
+}
 
 export function initialEditorState(doc: GraphDocument, catalog: Catalog): EditorState {
   const { nodes, edges } = toFlow(doc, catalog);

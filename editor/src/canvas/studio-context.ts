@@ -4,7 +4,7 @@
  * The context value is stable for a studio's lifetime, so providing it re-renders nothing.
  */
 import { createContext, useCallback, useContext } from 'react';
-import type { NodeSnapshot } from '../../../engine/graph/events';
+import type { NodeSnapshot } from '../../../engine/runs/events';
 import type { ArtifactRef, GraphProblem } from '../api/types';
 import type { RunFeed } from '../runs/run-feed';
 import type { Store } from '../ui/store';

@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../api/client';
 import type { ArtifactRef, CharacterRecord, SimilarCharacter } from '../api/types';
-import { navigate } from '../app/routes';
+import { navigate } from '../state/routes';
 import { ConfirmDialog } from '../ui/Dialog';
 import { useToasts } from '../ui/toasts';
 import type { CharacterFormValues } from './character-form';
@@ -17,6 +17,7 @@ import {
   validateCharacterForm,
 } from './character-form';
 import { refreshCharacters, useCharacters } from './useCharacters';
+import './CharactersPage.css';
 
 export function CharactersPage({ characterId }: { characterId?: string }) {
   const { list, status } = useCharacters();

@@ -25,6 +25,7 @@ import {
 import { useNow } from '../ui/useNow';
 import { buildFormModel } from './form-model';
 import { ParamField } from './ParamField';
+import './Inspector.css';
 
 export interface InspectorProps {
   selected: FlowNode[];

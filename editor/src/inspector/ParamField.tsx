@@ -10,6 +10,7 @@ import { useCharacters } from '../characters/useCharacters';
 import { useToasts } from '../ui/toasts';
 import type { FormField } from './form-model';
 import { parseNumberText, randomSeed, validateValue } from './form-model';
+import './ParamField.css';
 
 export interface ParamFieldProps {
   field: FormField;

@@ -7,6 +7,7 @@ import { memo } from 'react';
 import { api } from '../api/client';
 import type { ArtifactRef } from '../api/types';
 import type { OutputPreview as Preview } from './run-view';
+import './OutputPreview.css';
 
 export interface OutputPreviewProps {
   preview: Preview;

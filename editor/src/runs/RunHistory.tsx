@@ -5,6 +5,7 @@ import { api } from '../api/client';
 import type { RunSummary } from '../api/types';
 import { useToasts } from '../ui/toasts';
 import { finalVideo, formatDuration, runDuration } from './run-view';
+import './RunHistory.css';
 
 /** How many recent runs get their snapshot read for a video thumbnail. */
 const VIDEO_LOOKUPS = 12;

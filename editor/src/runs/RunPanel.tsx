@@ -3,7 +3,7 @@
  * node's status and elapsed time, and the event log as it streams in.
  */
 import { useEffect, useMemo, useRef } from 'react';
-import { isTerminalRunStatus } from '../../../engine/graph/events';
+import { isTerminalRunStatus } from '../../../engine/runs/events';
 import { api } from '../api/client';
 import type { RunState } from '../canvas/studio-context';
 import { useStudio } from '../canvas/studio-context';
@@ -18,6 +18,7 @@ import {
   formatDuration,
   runProgress,
 } from './run-view';
+import './RunPanel.css';
 
 export interface RunPanelProps {
   /** Node titles (label, else type title) by id, for the table and the log. */

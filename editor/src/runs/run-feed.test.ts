@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emptySnapshot } from '../../../engine/graph/events';
-import type { RunEvent } from '../../../engine/graph/events';
+import { emptySnapshot } from '../../../engine/runs/events';
+import type { RunEvent } from '../../../engine/runs/events';
 import { createFeed, feedEvent, feedSnapshot, resumeSeq } from './run-feed';
 
 const at = '2026-01-01T00:00:00.000Z';

@@ -4,8 +4,8 @@
  * A (re)watch answers with a fresh snapshot; events that arrive before it are kept and folded
  * after, events already in the snapshot are ignored by seq. Pure.
  */
-import { applyEvent } from '../../../engine/graph/events';
-import type { RunEvent, RunSnapshot } from '../../../engine/graph/events';
+import { applyEvent } from '../../../engine/runs/events';
+import type { RunEvent, RunSnapshot } from '../../../engine/runs/events';
 
 /** Events kept for the log; older ones scroll away. */
 export const LOG_LIMIT = 2_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emptySnapshot } from '../../../engine/graph/events';
-import type { RunEvent } from '../../../engine/graph/events';
+import { emptySnapshot } from '../../../engine/runs/events';
+import type { RunEvent } from '../../../engine/runs/events';
 import {
   describeEvent,
   elapsedMs,
@@ -10,6 +10,7 @@ import {
   mergeItemOutputs,
   previewOutputs,
   runProgress,
+  shotCaptions,
 } from './run-view';
 
 const ref = (n: string, mime: string) => ({
@@ -84,6 +85,26 @@ describe('run view', () => {
     expect(preview.images).toHaveLength(2);
     expect(preview.videos).toHaveLength(1);
     expect(preview.storyboard?.shots).toHaveLength(1);
+  });
+
+  it('captions frames with their storyboard shots when the counts match', () => {
+    const shot = (index: number, description: string) => ({
+      index,
+      description,
+      prompt: 'p',
+      negativePrompt: '',
+      camera: 'static',
+      durationSec: 2,
+    });
+    const snapshot = emptySnapshot('r', ['story']);
+    snapshot.nodes.story = {
+      status: 'succeeded',
+      progress: 1,
+      outputs: { storyboard: { title: 'T', shots: [shot(0, 'Mira waves'), shot(1, 'Rain')] } },
+    };
+    expect(shotCaptions(snapshot, 2)).toEqual(['Shot 1: Mira waves', 'Shot 2: Rain']);
+    expect(shotCaptions(snapshot, 3)).toEqual(['Shot 1', 'Shot 2', 'Shot 3']);
+    expect(shotCaptions(null, 1)).toEqual(['Shot 1']);
   });
 
   it('shows finished items before the node is done, then the node outputs', () => {

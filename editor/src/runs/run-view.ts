@@ -3,7 +3,7 @@
  * labels, fan-out counts, elapsed times, event log lines and the artifacts worth previewing.
  * Pure and tested; components only render these.
  */
-import type { NodeSnapshot, NodeStatus, RunEvent, RunSnapshot } from '../../../engine/graph/events';
+import type { NodeSnapshot, NodeStatus, RunEvent, RunSnapshot } from '../../../engine/runs/events';
 import type { ArtifactRef, Storyboard } from '../../../engine/graph/values';
 
 export const NODE_STATUS_LABEL: Record<NodeStatus, string> = {
@@ -160,6 +160,20 @@ export function finalVideo(snapshot: RunSnapshot | null): ArtifactRef | undefine
   let last: ArtifactRef | undefined;
   for (const node of Object.values(snapshot.nodes)) last = single(node.outputs) ?? last;
   return last;
+}
+
+/**
+ * Captions for frames in the lightbox: the run's storyboard shots, when there is one shot per
+ * frame (a frames node fans out per shot), else plain "Shot N".
+ */
+export function shotCaptions(snapshot: RunSnapshot | null | undefined, count: number): string[] {
+  for (const node of Object.values(snapshot?.nodes ?? {})) {
+    const storyboard = previewOutputs(node.outputs).storyboard;
+    if (storyboard && storyboard.shots.length === count) {
+      return storyboard.shots.map((shot, i) => `Shot ${i + 1}: ${shot.description}`);
+    }
+  }
+  return Array.from({ length: count }, (_, i) => `Shot ${i + 1}`);
 }
 
 /** Whole-run progress 0..1: finished nodes count fully, running ones by their progress. */

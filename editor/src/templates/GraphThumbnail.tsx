@@ -1,6 +1,7 @@
 /** A tiny drawing of a graph (nodes as boxes, edges as lines) for template and workflow cards. */
 import { memo } from 'react';
 import type { GraphDocument } from '../../../engine/graph/document';
+import './GraphThumbnail.css';
 
 const NODE_W = 200;
 const NODE_H = 90;

@@ -5,8 +5,8 @@
 import { useEffect, useMemo, useState } from 'react';
 import { api } from '../api/client';
 import type { TemplateInfo } from '../api/types';
-import { useCatalog } from '../app/catalog-context';
-import { navigate } from '../app/routes';
+import { useCatalog } from '../state/catalog-context';
+import { navigate } from '../state/routes';
 import { buildField, validateValue } from '../inspector/form-model';
 import type { FormField } from '../inspector/form-model';
 import { ParamField } from '../inspector/ParamField';

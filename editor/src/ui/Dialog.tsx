@@ -1,6 +1,7 @@
 /** A modal dialog: Escape and the backdrop close it, focus moves into it on open. */
 import { useEffect, useRef } from 'react';
 import type { ReactNode } from 'react';
+import './Dialog.css';
 
 export interface DialogProps {
   title: string;

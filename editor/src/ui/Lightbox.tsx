@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { ArtifactRef } from '../api/types';
+import './Lightbox.css';
 
 export interface LightboxProps {
   images: ArtifactRef[];

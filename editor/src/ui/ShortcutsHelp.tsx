@@ -1,6 +1,7 @@
 /** The keyboard shortcuts panel, generated from the same table the key handler uses. */
 import { Dialog } from './Dialog';
 import { SHORTCUTS, formatKeys, isMacPlatform } from './shortcuts';
+import './ShortcutsHelp.css';
 
 export function ShortcutsHelp({ onClose }: { onClose(): void }) {
   const mac = isMacPlatform();

@@ -5,6 +5,7 @@
 import { createContext, useCallback, useContext, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/http';
+import './toasts.css';
 
 export type ToastKind = 'error' | 'info' | 'success';
 

@@ -5,6 +5,7 @@
 import { useMemo } from 'react';
 import type { GraphProblem } from '../api/types';
 import { groupProblems, problemsAsText } from './import-file';
+import './ImportProblems.css';
 
 export interface ImportProblemsProps {
   problems: GraphProblem[];

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { ImportResult } from '../api/client';
 import type { WorkflowSummary } from '../api/types';
-import { navigate } from '../app/routes';
+import { navigate } from '../state/routes';
 import { ConfirmDialog } from '../ui/Dialog';
 import { useToasts } from '../ui/toasts';
 import { ImportDialog } from './ImportDialog';

@@ -1,0 +1,70 @@
+/**
+ * The workflow the studio shows: the route's workflow loaded from the server, or a fresh one
+ * for `#/new`. A new workflow's first save gives it an id; the route then follows without
+ * reloading the studio. The last workflow shown is remembered for the Studio tab.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { GraphDocument } from '../../../engine/graph/document';
+import { api } from '../api/client';
+import { navigate } from '../state/routes';
+import { newDocument } from './editor-state';
+
+/** The workflow the Studio tab returns to. */
+export const LAST_WORKFLOW_KEY = 'charlab.lastWorkflow';
+
+export interface WorkflowSession {
+  /** New for every load, so the studio starts over when another workflow opens. */
+  key: number;
+  doc: GraphDocument;
+  workflowId: string | null;
+}
+
+let sessionCounter = 0;
+
+export function useWorkflowSession(workflowId: string | null): {
+  /** The loaded workflow, once it is the route's (null while it loads). */
+  session: WorkflowSession | null;
+  error: Error | null;
+  /** A new workflow was saved for the first time and got this id. */
+  onCreated(id: string): void;
+} {
+  const [session, setSession] = useState<WorkflowSession | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  // Ids this page created itself (a draft's first save): reaching them is not a new workflow.
+  const own = useRef(new Set<string>());
+
+  useEffect(() => {
+    if (workflowId && own.current.has(workflowId)) return;
+    let alive = true;
+    const load = workflowId
+      ? api.getWorkflow(workflowId).then((record) => ({ doc: record.graph, workflowId: record.id }))
+      : Promise.resolve({ doc: newDocument(), workflowId: null });
+    load.then(
+      (loaded) => {
+        if (!alive) return;
+        setError(null);
+        setSession({ key: ++sessionCounter, ...loaded });
+      },
+      (err: unknown) => alive && setError(err instanceof Error ? err : new Error(String(err))),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [workflowId]);
+
+  useEffect(() => {
+    if (session?.workflowId) localStorage.setItem(LAST_WORKFLOW_KEY, session.workflowId);
+  }, [session?.workflowId]);
+
+  const onCreated = useCallback((id: string) => {
+    own.current.add(id);
+    setSession((s) => (s ? { ...s, workflowId: id } : s));
+    navigate({ page: 'studio', workflowId: id }, { replace: true });
+  }, []);
+
+  return {
+    session: session && session.workflowId === workflowId ? session : null,
+    error,
+    onCreated,
+  };
+}
