@@ -14,6 +14,7 @@ import { imageInput } from './image-input/definition';
 import { runwayClip } from './runway-clip/definition';
 import { scriptInput } from './script-input/definition';
 import { sdLoraFrame } from './sd-lora-frame/definition';
+import { voiceOver } from './voice-over/definition';
 
 export const NODE_DEFINITIONS: readonly NodeDefinition[] = [
   scriptInput,
@@ -22,6 +23,7 @@ export const NODE_DEFINITIONS: readonly NodeDefinition[] = [
   gptStoryboard,
   sdLoraFrame,
   runwayClip,
+  voiceOver,
   ffmpegMerge,
   consistencyCheck,
 ] as unknown as readonly NodeDefinition[];

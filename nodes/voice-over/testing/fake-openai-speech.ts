@@ -1,0 +1,358 @@
+/**
+ * A fake OpenAI text-to-speech endpoint, `POST /v1/audio/speech`, speaking the wire format of
+ * openai-node 6.x (src/resources/audio/speech.ts, checked against 6.49.0): the SDK posts JSON
+ * `SpeechCreateParams` — `model`, `input` (at most 4,096 characters), `voice` (a built-in name
+ * or `{ id }`), and optionally `instructions`, `response_format` (`mp3 | opus | aac | flac |
+ * wav | pcm`), `speed` (0.25–4) and `stream_format` (`sse | audio`) — with
+ * `Authorization: Bearer <key>` and `Accept: application/octet-stream`, and reads the audio
+ * bytes of the body. Errors use OpenAI's JSON shape `{ error: { message, type, param, code } }`
+ * (reference/providers.md A.4) with a 400 for unknown fields and bad values, worded like the
+ * API's own validation messages, and a 401 for a wrong key. The audio is real: a WAV (or raw
+ * PCM) sine tone, 24 kHz mono 16-bit like OpenAI's, whose length grows with the input and
+ * shrinks with `speed`. The fake encodes only `wav` and `pcm`; it refuses the compressed
+ * formats rather than pretend. Test-only code.
+ */
+import type { ServerResponse } from 'node:http';
+import {
+  FakeHttpServer,
+  delay,
+  sendBytes,
+  sendJson,
+  type RecordedRequest,
+} from '../../../engine/testing/fakes/http-fake';
+import { OPENAI_VOICES } from '../definition';
+
+/** The sample rate of OpenAI's wav and pcm output. */
+export const SPEECH_SAMPLE_RATE = 24_000;
+/** The longest `input` the API accepts. */
+export const MAX_SPEECH_INPUT = 4096;
+
+/** One scripted answer; unscripted requests get synthesized audio, as `audio` replies do. */
+export type FakeSpeechReply =
+  | { kind: 'audio'; delayMs?: number }
+  | {
+      kind: 'error';
+      status: number;
+      message: string;
+      type?: string;
+      code?: string | null;
+      param?: string | null;
+      headers?: Record<string, string>;
+      delayMs?: number;
+    };
+
+export interface FakeOpenAISpeechOptions {
+  apiKey?: string;
+  /** Seconds of audio per input character at speed 1 (default 1/15: about 150 words a minute). */
+  secondsPerChar?: number;
+}
+
+const FIELDS = [
+  'model',
+  'input',
+  'voice',
+  'instructions',
+  'response_format',
+  'speed',
+  'stream_format',
+] as const;
+const RESPONSE_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'];
+const STREAM_FORMATS = ['sse', 'audio'];
+
+export class FakeOpenAISpeech {
+  readonly apiKey: string;
+  private readonly replies: FakeSpeechReply[] = [];
+  private counter = 0;
+
+  private constructor(
+    private readonly http: FakeHttpServer,
+    private readonly options: FakeOpenAISpeechOptions,
+  ) {
+    this.apiKey = options.apiKey ?? 'sk-test-fake-speech';
+  }
+
+  static async start(options: FakeOpenAISpeechOptions = {}): Promise<FakeOpenAISpeech> {
+    const http = await FakeHttpServer.start();
+    const fake = new FakeOpenAISpeech(http, options);
+    http.handler = (req, res) => fake.handle(req, res);
+    return fake;
+  }
+
+  /** The base URL to give the SDK (`…/v1`). */
+  get baseURL(): string {
+    return `${this.http.url}/v1`;
+  }
+
+  /** Every request to /v1/audio/speech, in order (refused ones included). */
+  get speeches(): RecordedRequest[] {
+    return this.http.requestsTo('POST', '/v1/audio/speech');
+  }
+
+  get requests(): RecordedRequest[] {
+    return this.http.requests;
+  }
+
+  /** Queues answers for the next well-formed requests, in order. */
+  reply(...replies: FakeSpeechReply[]): this {
+    this.replies.push(...replies);
+    return this;
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+    const requestId = `req_fake_speech_${++this.counter}`;
+    const fail = (
+      status: number,
+      message: string,
+      code: string | null,
+      param: string | null = null,
+      type = 'invalid_request_error',
+    ) =>
+      sendJson(
+        res,
+        status,
+        { error: { message, type, param, code } },
+        { 'x-request-id': requestId },
+      );
+
+    if (req.method !== 'POST' || req.path !== '/v1/audio/speech') {
+      fail(404, `Unknown request URL: ${req.method} ${req.path}.`, 'unknown_url');
+      return;
+    }
+    const auth = req.headers.authorization;
+    if (!auth?.startsWith('Bearer ')) {
+      fail(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        null,
+      );
+      return;
+    }
+    if (auth !== `Bearer ${this.apiKey}`) {
+      // Like the real API: the message shows the key, masked.
+      fail(
+        401,
+        `Incorrect API key provided: ${maskKey(auth.slice('Bearer '.length))}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        'invalid_api_key',
+      );
+      return;
+    }
+    if (req.json === undefined || typeof req.json !== 'object' || Array.isArray(req.json)) {
+      fail(
+        400,
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+        null,
+      );
+      return;
+    }
+    const problem = checkSpeechRequest(req.json as Record<string, unknown>);
+    if (problem) {
+      fail(400, problem.message, problem.code, problem.param);
+      return;
+    }
+
+    const reply = this.replies.shift();
+    if (reply?.delayMs) await delay(reply.delayMs);
+    if (reply?.kind === 'error') {
+      sendJson(
+        res,
+        reply.status,
+        {
+          error: {
+            message: reply.message,
+            type: reply.type ?? 'server_error',
+            param: reply.param ?? null,
+            code: reply.code ?? null,
+          },
+        },
+        { 'x-request-id': requestId, ...reply.headers },
+      );
+      return;
+    }
+
+    const body = req.json as { input: string; speed?: number; response_format?: string };
+    const seconds =
+      Math.max(0.3, body.input.length * (this.options.secondsPerChar ?? 1 / 15)) /
+      (body.speed ?? 1);
+    const format = body.response_format ?? 'mp3';
+    const pcm = sineTone(seconds);
+    if (format === 'pcm') sendBytes(res, 200, pcm, 'audio/pcm');
+    else sendBytes(res, 200, wavFile(pcm), 'audio/wav');
+  }
+}
+
+/** A problem the API reports with a 400, or undefined for a request it accepts. */
+export interface SpeechRequestProblem {
+  message: string;
+  param: string | null;
+  code: string | null;
+}
+
+/** Checks a request body against openai-node 6.x's `SpeechCreateParams` as the API does. */
+export function checkSpeechRequest(
+  body: Record<string, unknown>,
+): SpeechRequestProblem | undefined {
+  const unknown = Object.keys(body).find((key) => !(FIELDS as readonly string[]).includes(key));
+  if (unknown) {
+    return {
+      message: `Unrecognized request argument supplied: ${unknown}`,
+      param: null,
+      code: null,
+    };
+  }
+  for (const field of ['model', 'input', 'voice'] as const) {
+    if (body[field] === undefined) {
+      return {
+        message: `Missing required parameter: '${field}'.`,
+        param: field,
+        code: 'missing_required_parameter',
+      };
+    }
+  }
+  for (const field of ['model', 'input', 'instructions'] as const) {
+    if (body[field] !== undefined && typeof body[field] !== 'string') {
+      return invalidType(field, 'a string', body[field]);
+    }
+  }
+  const input = body.input as string;
+  if (input.length > MAX_SPEECH_INPUT) {
+    return {
+      message: `Invalid 'input': string too long. Expected a string with maximum length ${MAX_SPEECH_INPUT}, but got a string with length ${input.length} instead.`,
+      param: 'input',
+      code: 'string_above_max_length',
+    };
+  }
+  const voice = body.voice;
+  const customVoice =
+    typeof voice === 'object' &&
+    voice !== null &&
+    typeof (voice as { id?: unknown }).id === 'string' &&
+    Object.keys(voice).length === 1;
+  if (!customVoice && !(OPENAI_VOICES as readonly unknown[]).includes(voice)) {
+    return {
+      message: `Invalid value for 'voice': ${JSON.stringify(voice)}. Supported values are: ${OPENAI_VOICES.map((v) => `'${v}'`).join(', ')}, or an object with an 'id'.`,
+      param: 'voice',
+      code: 'invalid_value',
+    };
+  }
+  if (
+    body.response_format !== undefined &&
+    !RESPONSE_FORMATS.includes(body.response_format as string)
+  ) {
+    return invalidValue('response_format', body.response_format, RESPONSE_FORMATS);
+  }
+  if (
+    body.response_format !== undefined &&
+    !['wav', 'pcm'].includes(body.response_format as string)
+  ) {
+    // Not the API's behaviour: it would encode these. The fake only makes wav and pcm.
+    return {
+      message: `fake speech server: response_format '${String(body.response_format)}' is valid but not produced here; ask for 'wav' or 'pcm'.`,
+      param: 'response_format',
+      code: null,
+    };
+  }
+  if (body.response_format === undefined) {
+    return {
+      message:
+        "fake speech server: the API's default response_format is 'mp3', which is not produced here; ask for 'wav' or 'pcm'.",
+      param: 'response_format',
+      code: null,
+    };
+  }
+  if (body.stream_format !== undefined && !STREAM_FORMATS.includes(body.stream_format as string)) {
+    return invalidValue('stream_format', body.stream_format, STREAM_FORMATS);
+  }
+  if (body.stream_format === 'sse' && /^tts-1(-hd)?$/.test(body.model as string)) {
+    return {
+      message: `stream_format 'sse' is not supported for model '${String(body.model)}'.`,
+      param: 'stream_format',
+      code: 'invalid_value',
+    };
+  }
+  if (body.stream_format === 'sse') {
+    return {
+      message:
+        "fake speech server: stream_format 'sse' is valid but not produced here; omit it or ask for 'audio'.",
+      param: 'stream_format',
+      code: null,
+    };
+  }
+  if (body.speed !== undefined) {
+    if (typeof body.speed !== 'number') return invalidType('speed', 'a decimal', body.speed);
+    if (body.speed < 0.25) {
+      return {
+        message: `Invalid 'speed': decimal below minimum value. Expected a value >= 0.25, but got ${body.speed} instead.`,
+        param: 'speed',
+        code: 'decimal_below_min_value',
+      };
+    }
+    if (body.speed > 4) {
+      return {
+        message: `Invalid 'speed': decimal above maximum value. Expected a value <= 4, but got ${body.speed} instead.`,
+        param: 'speed',
+        code: 'decimal_above_max_value',
+      };
+    }
+  }
+  return undefined;
+}
+
+function invalidType(param: string, expected: string, value: unknown): SpeechRequestProblem {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  return {
+    message: `Invalid type for '${param}': expected ${expected}, but got ${got} instead.`,
+    param,
+    code: 'invalid_type',
+  };
+}
+
+function invalidValue(param: string, value: unknown, allowed: string[]): SpeechRequestProblem {
+  return {
+    message: `Invalid value: ${JSON.stringify(value)}. Supported values are: ${allowed.map((v) => `'${v}'`).join(', ')}.`,
+    param,
+    code: 'invalid_value',
+  };
+}
+
+/** `sk-abcdefghij` → `sk-ab****ghij`, the way the API shows a wrong key. */
+function maskKey(key: string): string {
+  return key.length <= 8
+    ? '****'
+    : `${key.slice(0, 5)}${'*'.repeat(key.length - 9)}${key.slice(-4)}`;
+}
+
+/** A 440 Hz tone as 24 kHz mono signed 16-bit little-endian samples, faded in and out. */
+export function sineTone(seconds: number, frequency = 440): Buffer {
+  const count = Math.round(seconds * SPEECH_SAMPLE_RATE);
+  const fade = Math.min(count / 4, SPEECH_SAMPLE_RATE * 0.02);
+  const pcm = Buffer.alloc(count * 2);
+  for (let i = 0; i < count; i++) {
+    const envelope = Math.min(1, i / fade, (count - 1 - i) / fade);
+    const value = Math.sin((2 * Math.PI * frequency * i) / SPEECH_SAMPLE_RATE) * 0.5 * envelope;
+    pcm.writeInt16LE(Math.round(value * 32767), i * 2);
+  }
+  return pcm;
+}
+
+/** Wraps 24 kHz mono 16-bit PCM in a RIFF/WAVE header. */
+export function wavFile(pcm: Buffer, sampleRate = SPEECH_SAMPLE_RATE): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + pcm.length, 4);
+  header.write('WAVE', 8, 'latin1');
+  header.write('fmt ', 12, 'latin1');
+  header.writeUInt32LE(16, 16); // fmt chunk size
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * 2, 28); // byte rate
+  header.writeUInt16LE(2, 32); // block align
+  header.writeUInt16LE(16, 34); // bits per sample
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([header, pcm]);
+}
