@@ -88,7 +88,7 @@ describe.skipIf(temporalUnavailable())('server restart', () => {
       const after = await RunWatcher.watch(url, runId, lastSeen);
       const end = await after.untilEnd(180_000);
       after.close();
-      expect(end.type).toBe('run.completed');
+      expect(end.type, JSON.stringify(after.events.filter((e) => e.error))).toBe('run.completed');
       const seqs = after.events.map((e) => e.seq);
       expect(seqs[0]).toBe(lastSeen + 1);
       expect(seqs).toEqual(seqs.map((_, i) => lastSeen + 1 + i)); // nothing missed, nothing twice
