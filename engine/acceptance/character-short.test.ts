@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent, RunSnapshot } from '../runs/events';
 import type { ArtifactRef, Storyboard } from '../graph/values';
+import { graphSchema } from '../../nodes/definitions';
 import { temporalUnavailable } from '../testing/engine-harness';
 import {
   FAST_CHARACTER_SHORT,
@@ -20,7 +21,14 @@ import {
   type TestServer,
 } from '../testing/server-harness';
 
-const ACTIVITY_NODES = ['story', 'frames', 'clips', 'merge'];
+/** The template's nodes that run as activities and do work (the loader only reads the store). */
+async function activityNodes(): Promise<string[]> {
+  const graph = await loadTemplate('character-short');
+  return graph.nodes
+    .filter((node) => graphSchema.definition(node.type)?.runsOn !== 'inline')
+    .map((node) => node.id)
+    .filter((id) => id !== 'character');
+}
 
 describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO', () => {
   let lab: TestServer;
@@ -35,15 +43,12 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
     await rm(scratch, { recursive: true, force: true });
   });
 
-  async function runAndWatch(
-    body: unknown,
-  ): Promise<{ runId: string; watcher: RunWatcher; wallMs: number }> {
-    const started = Date.now();
+  async function runAndWatch(body: unknown): Promise<{ runId: string; watcher: RunWatcher }> {
     const response = await lab.request<{ runId: string }>('POST', '/api/runs', body);
     expect(response.status).toBe(202);
     const watcher = await RunWatcher.watch(lab.url, response.body.runId, 0);
     await watcher.untilEnd();
-    return { runId: response.body.runId, watcher, wallMs: Date.now() - started };
+    return { runId: response.body.runId, watcher };
   }
 
   it('runs to an H.264 MP4 of the requested size and length, streaming every step', async () => {
@@ -75,7 +80,8 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
 
     const of = (nodeId: string, index?: number) =>
       early.events.filter((e) => e.nodeId === nodeId && e.index === index).map((e) => e.type);
-    for (const nodeId of ACTIVITY_NODES) expect(of(nodeId, undefined)).toContain('node.completed');
+    for (const nodeId of await activityNodes())
+      expect(of(nodeId, undefined)).toContain('node.completed');
     for (const nodeId of ['story', 'merge']) {
       expect(of(nodeId)).toContain('node.started');
       expect(of(nodeId)).toContain('node.progress');
@@ -109,8 +115,9 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
     expect(Math.abs(probed.durationSec - expectedSec) / expectedSec).toBeLessThan(0.1);
   });
 
-  it('serves an identical second run from the cache, at least 5x faster, doing no work', async () => {
-    // The template's own sizes (1280x720 out, 4 shots): the speed-up is measured on real work.
+  it('serves an identical second run from the cache, doing no work', async () => {
+    // The speed-up itself is measured by `npm run bench` (bench/RESULTS.md), never asserted on
+    // a shared machine's clock: here the proof is that nothing ran.
     const graph = await loadTemplate('character-short', {
       'script.text': 'Mira climbs the tower. She lights the old lamp. The harbour glows below.',
     });
@@ -118,7 +125,7 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
     const second = await runAndWatch({ graph });
     const snapshot = (await lab.request<RunSnapshot>('GET', `/api/runs/${second.runId}`)).body;
     expect(snapshot.status).toBe('succeeded');
-    for (const nodeId of ACTIVITY_NODES)
+    for (const nodeId of await activityNodes())
       expect(snapshot.nodes[nodeId].status, nodeId).toBe('cached');
     // Work = an activity starting or reporting progress (the character loader always reads the
     // store; a fan-out node's own `node.started { total }` is scheduling, not work).
@@ -129,7 +136,6 @@ describe.skipIf(temporalUnavailable())('character-short over HTTP and Socket.IO'
           (e.type === 'node.progress' || (e.type === 'node.started' && e.total === undefined)),
       );
     expect(work(second.watcher.events)).toEqual([]);
-    expect(first.wallMs / second.wallMs).toBeGreaterThanOrEqual(5);
     first.watcher.close();
     second.watcher.close();
 
