@@ -12,8 +12,21 @@ let shared: Socket | undefined;
 
 /** The one connection of this tab, to the page's own origin (Vite proxies it in development). */
 export function getSocket(): Socket {
-  shared ??= io({ path: '/socket.io', reconnectionDelayMax: 3_000 });
+  shared ??= keepConnected(io({ path: '/socket.io', reconnectionDelayMax: 3_000 }));
   return shared;
+}
+
+/**
+ * Reconnects after the server closed the connection on purpose. Socket.IO retries by itself
+ * after a network drop, but not after `io server disconnect` — which is what a graceful
+ * restart (SIGTERM → `disconnectSockets`) sends — so without this every open studio would sit
+ * at "reconnecting…" forever. The manager's backoff covers a server that is not back yet.
+ */
+export function keepConnected(socket: Socket): Socket {
+  socket.on('disconnect', (reason) => {
+    if (reason === 'io server disconnect') socket.connect();
+  });
+  return socket;
 }
 
 export interface RunWatchHandlers {
