@@ -59,6 +59,11 @@ export const CONFIG_VARIABLES = [
     description: 'activity slots on `lab-gpu` per worker (one per GPU)',
   },
   {
+    name: 'LAB_MAX_RUNS_PER_USER',
+    default: '8',
+    description: 'runs one user may have in flight; more are refused with 429 and Retry-After',
+  },
+  {
     name: 'LAB_WORKER_TOKEN',
     default: 'random, kept in the data dir',
     description: 'shared secret of the `/workers` namespace',
@@ -234,6 +239,8 @@ export interface LabConfig {
   taskQueuePrefix: string;
   /** LAB_GPU_SLOTS: concurrent activities on lab-gpu, one per GPU. */
   gpuSlots: number;
+  /** LAB_MAX_RUNS_PER_USER: runs one user may have in flight (`charlab serve --max-runs`). */
+  maxRunsPerUser: number;
   temporal: TemporalConfig;
   stores: StoresConfig;
   /** Provider services and media tools. */
@@ -267,6 +274,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
       1,
       Number.MAX_SAFE_INTEGER,
       'a whole number from 1 up (one activity slot per GPU)',
+    ),
+    maxRunsPerUser: wholeNumber(
+      env,
+      'LAB_MAX_RUNS_PER_USER',
+      8,
+      1,
+      10_000,
+      'a whole number from 1 to 10000 (runs one user may have in flight)',
     ),
     temporal: {
       ...(address ? { address } : {}),

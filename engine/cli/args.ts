@@ -69,3 +69,12 @@ export function parseServerUrl(value: string): string {
   }
   return url.href.replace(/\/+$/, '');
 }
+
+/** A whole-number flag within [min, max]; anything else is a usage error naming the flag. */
+export function parseWholeNumber(flag: string, value: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || number < min || number > max) {
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return number;
+}

@@ -64,6 +64,14 @@ describe('charlab usage', () => {
   });
 });
 
+describe('charlab serve', () => {
+  it('refuses a run cap that is not a whole number from 1 before starting anything', async () => {
+    const t = terminal();
+    expect(await main(['serve', '--max-runs', '0'], t.io)).toBe(2);
+    expect(t.err[0]).toMatch(/--max-runs takes a whole number from 1 to 10000, got "0"/);
+  });
+});
+
 describe('charlab worker', () => {
   it('refuses unknown task queues before starting anything', async () => {
     const t = terminal();

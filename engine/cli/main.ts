@@ -18,7 +18,7 @@ export const USAGE = `Character Lab: a node-graph studio for AI video with consi
 Usage:
   charlab run <graph.json> [--set node.param=value …] [--out file.mp4] [--server URL]
   charlab validate <graph.json>
-  charlab serve [--no-worker]
+  charlab serve [--no-worker] [--max-runs N]
   charlab worker [--queues lab-cpu,lab-gpu,lab-io] [--server URL]
   charlab --help
 

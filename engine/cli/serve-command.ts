@@ -5,23 +5,30 @@
 import type { LabConfig } from '../config';
 import { readEngineInfo, writeEngineInfo, createEngine } from '../engine';
 import { buildServer } from '../server/app';
-import { parseCommand } from './args';
+import { parseCommand, parseWholeNumber } from './args';
 import type { CliIO } from './io';
 
 export async function serveCommand(args: string[], io: CliIO, config: LabConfig): Promise<number> {
   const { values: flags } = parseCommand(
     'serve',
     args,
-    { 'no-worker': { type: 'boolean' } },
+    { 'no-worker': { type: 'boolean' }, 'max-runs': { type: 'string' } },
     { min: 0, max: 0, names: '' },
   );
   const { host, port } = config;
+  const maxRuns =
+    flags['max-runs'] === undefined
+      ? config.maxRunsPerUser
+      : parseWholeNumber('--max-runs', flags['max-runs'], 1, 10_000);
   const engine = await createEngine({
     config,
     startWorker: !flags['no-worker'],
     log: (line) => io.err(line),
   });
-  const server = buildServer(engine, { log: (level, message) => io.err(`${level}: ${message}`) });
+  const server = buildServer(engine, {
+    maxActiveRunsPerUser: maxRuns,
+    log: (level, message) => io.err(`${level}: ${message}`),
+  });
   let url: string;
   try {
     ({ url } = await server.listen(host, port));

@@ -602,6 +602,10 @@ describe.skipIf(skip)('HTTP API', () => {
         code: 'too_many_runs',
         details: { limit: active + 1 },
       });
+      expect(refused.headers['retry-after']).toBe(
+        String(refused.json().error.details.retryAfterSec),
+      );
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     });
 
     it('checks rerun and cancel requests', async () => {

@@ -136,6 +136,10 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
         `${request.method} ${request.url} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
     }
+    const retryAfterSec = (body.error.details as { retryAfterSec?: unknown } | undefined)
+      ?.retryAfterSec;
+    if (status === 429 && typeof retryAfterSec === 'number')
+      reply.header('retry-after', retryAfterSec);
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
 

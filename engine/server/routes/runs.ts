@@ -60,6 +60,9 @@ function summarizeRun(run: RunRecord): RunSummary {
  * Admits run starts one at a time per user, so two simultaneous requests cannot both slip
  * under the cap. The count comes from the store: it holds across restarts.
  */
+/** What a refused run start suggests as Retry-After: a slot frees whenever a run ends. */
+const RUN_SLOT_RETRY_SEC = 10;
+
 export class RunGate {
   private readonly queues = new Map<string, Promise<unknown>>();
 
@@ -91,7 +94,8 @@ export class RunGate {
         'too_many_runs',
         `you already have ${active} runs in flight (the limit is ${this.maxActive}): wait for one to finish or cancel one`,
         429,
-        { active, limit: this.maxActive },
+        // A hint for clients that poll: a run slot frees when any run ends.
+        { active, limit: this.maxActive, retryAfterSec: RUN_SLOT_RETRY_SEC },
       );
     }
   }
