@@ -11,6 +11,7 @@ import {
   sendJson,
   type RecordedRequest,
 } from '../../../engine/testing/fakes/http-fake';
+import { openAIAuthProblem, sendOpenAIError } from '../../../engine/testing/fakes/openai-wire';
 
 /** One scripted answer; unscripted requests get the default storyboard. */
 export type FakeOpenAIReply =
@@ -118,13 +119,7 @@ export class FakeOpenAI {
       type: string,
       code: string | null,
       param: string | null = null,
-    ) =>
-      sendJson(
-        res,
-        status,
-        { error: { message, type, param, code } },
-        { 'x-request-id': requestId },
-      );
+    ) => sendOpenAIError(res, status, { message, type, param, code }, requestId);
 
     if (req.method !== 'POST' || req.path !== '/v1/chat/completions') {
       error(
@@ -135,8 +130,9 @@ export class FakeOpenAI {
       );
       return;
     }
-    if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
-      error(401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
+    const unauthorized = openAIAuthProblem(req.headers.authorization, this.apiKey);
+    if (unauthorized) {
+      sendOpenAIError(res, 401, unauthorized, requestId);
       return;
     }
     const body = req.json as Record<string, unknown> | undefined;

@@ -21,6 +21,7 @@ import {
   type RecordedRequest,
 } from '../../../engine/testing/fakes/http-fake';
 import { OPENAI_VOICES } from '../definition';
+import { openAIAuthProblem, sendOpenAIError } from '../../../engine/testing/fakes/openai-wire';
 
 /** The sample rate of OpenAI's wav and pcm output. */
 export const SPEECH_SAMPLE_RATE = 24_000;
@@ -110,34 +111,15 @@ export class FakeOpenAISpeech {
       code: string | null,
       param: string | null = null,
       type = 'invalid_request_error',
-    ) =>
-      sendJson(
-        res,
-        status,
-        { error: { message, type, param, code } },
-        { 'x-request-id': requestId },
-      );
+    ) => sendOpenAIError(res, status, { message, type, param, code }, requestId);
 
     if (req.method !== 'POST' || req.path !== '/v1/audio/speech') {
       fail(404, `Unknown request URL: ${req.method} ${req.path}.`, 'unknown_url');
       return;
     }
-    const auth = req.headers.authorization;
-    if (!auth?.startsWith('Bearer ')) {
-      fail(
-        401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-        null,
-      );
-      return;
-    }
-    if (auth !== `Bearer ${this.apiKey}`) {
-      // Like the real API: the message shows the key, masked.
-      fail(
-        401,
-        `Incorrect API key provided: ${maskKey(auth.slice('Bearer '.length))}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-        'invalid_api_key',
-      );
+    const unauthorized = openAIAuthProblem(req.headers.authorization, this.apiKey);
+    if (unauthorized) {
+      sendOpenAIError(res, 401, unauthorized, requestId);
       return;
     }
     if (req.json === undefined || typeof req.json !== 'object' || Array.isArray(req.json)) {
@@ -319,12 +301,6 @@ function invalidValue(param: string, value: unknown, allowed: string[]): SpeechR
 }
 
 /** `sk-abcdefghij` → `sk-ab****ghij`, the way the API shows a wrong key. */
-function maskKey(key: string): string {
-  return key.length <= 8
-    ? '****'
-    : `${key.slice(0, 5)}${'*'.repeat(key.length - 9)}${key.slice(-4)}`;
-}
-
 /** A 440 Hz tone as 24 kHz mono signed 16-bit little-endian samples, faded in and out. */
 export function sineTone(seconds: number, frequency = 440): Buffer {
   const count = Math.round(seconds * SPEECH_SAMPLE_RATE);
