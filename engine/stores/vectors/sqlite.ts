@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { LabError } from '../../errors';
 import type { VectorHit, VectorStore } from '../ports';
+import { checkName, checkVector, dimensionMismatch } from './checks';
 import { openSqliteDatabase, type SqliteMigration } from '../sqlite-database';
 
 const MIGRATIONS: readonly SqliteMigration[] = [
@@ -190,36 +191,9 @@ export class SqliteVectorStore implements VectorStore {
   }
 }
 
-function checkName(what: 'collection' | 'id', value: string): void {
-  if (typeof value !== 'string' || value === '' || value.length > 256) {
-    throw new LabError(
-      'invalid_vector_request',
-      `a vector ${what} must be a non-empty string of at most 256 characters`,
-    );
-  }
-}
-
 /** Validates a vector and returns it scaled to length 1 (as stored: Float32). */
 function toUnit(vector: number[], role: 'stored' | 'query'): Float32Array {
-  if (!Array.isArray(vector) || vector.length === 0) {
-    throw new LabError('invalid_vector', `the ${role} vector must be a non-empty array of numbers`);
-  }
-  const floats = vector.every((x) => typeof x === 'number') ? Float32Array.from(vector) : null;
-  // Checked after the Float32 conversion: 1e39 is a finite double but an infinite float.
-  if (!floats?.every((x) => Number.isFinite(x))) {
-    throw new LabError(
-      'invalid_vector',
-      `the ${role} vector holds a value that is not a finite 32-bit float; check the embedding model's output`,
-    );
-  }
-  const unit = normalise(floats);
-  if (unit.every((x) => x === 0)) {
-    throw new LabError(
-      'invalid_vector',
-      `the ${role} vector is all zeros, which has no direction to compare; check the embedding model's output`,
-    );
-  }
-  return unit;
+  return normalise(checkVector(vector, role));
 }
 
 function normalise(vector: Float32Array): Float32Array {
@@ -241,14 +215,4 @@ function toBlob(vector: number[]): Buffer {
 function fromBlob(blob: Buffer): Float32Array {
   // Copy: the Buffer may sit at an offset that is not a multiple of 4.
   return new Float32Array(Uint8Array.from(blob).buffer);
-}
-
-function dimensionMismatch(collection: string, expected: number, got: number): LabError {
-  return new LabError(
-    'vector_dimension_mismatch',
-    `collection "${collection}" holds ${expected}-dimensional vectors but got ${got}; ` +
-      'embed with the same model as the collection, or use a new collection name',
-    400,
-    { collection, expected, got },
-  );
 }
