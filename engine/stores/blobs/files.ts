@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LabError } from '../../errors';
-import { artifactIdSchema } from '../../graph/values';
 import type { BlobStat, BlobStore } from '../ports';
+import { checkId, checkRange, exists, isErrno, missing } from './checks';
 
 const DEFAULT_MIME = 'application/octet-stream';
 
@@ -177,60 +177,4 @@ export class FileBlobStore implements BlobStore {
   private sidecarPath(sha256: string): string {
     return join(this.shardDir(sha256), `${sha256}.json`);
   }
-}
-
-/** Ids become file names: only a sha256 in lower-case hex gets near the file system. */
-function checkId(id: string): void {
-  if (!artifactIdSchema.safeParse(id).success) {
-    throw new LabError(
-      'invalid_artifact_id',
-      `"${String(id).slice(0, 80)}" is not an artifact id; ids are 64 lower-case hex characters (a sha256)`,
-      400,
-    );
-  }
-}
-
-/** HTTP semantics: an end past the last byte is clamped; a start past it is unsatisfiable. */
-function checkRange(
-  range: { start: number; end: number },
-  size: number,
-): { start: number; end: number } {
-  const { start, end } = range;
-  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
-    throw new LabError(
-      'invalid_range',
-      `byte range ${String(start)}-${String(end)} is invalid; use whole numbers with 0 ≤ start ≤ end`,
-      416,
-    );
-  }
-  if (start >= size) {
-    throw new LabError(
-      'range_not_satisfiable',
-      `byte range starts at ${start} but the artifact has ${size} bytes; request a start below ${size}`,
-      416,
-      { size },
-    );
-  }
-  return { start, end: Math.min(end, size - 1) };
-}
-
-function missing(sha256: string): LabError {
-  return new LabError(
-    'artifact_not_found',
-    `artifact "${sha256}" is not in the blob store; upload it again or re-run the node that made it`,
-    404,
-  );
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === code;
 }
