@@ -45,6 +45,10 @@ describe('readConfig', () => {
       LAB_SERVER_URL: 'http://api:8080',
       MONGODB_URL: 'mongodb://db:27017/charlab',
       S3_ENDPOINT: 'http://minio:9000',
+      S3_ACCESS_KEY: 'lab',
+      S3_SECRET_KEY: 'lab-secret',
+      S3_BUCKET: 'lab-artifacts',
+      S3_REGION: 'eu-west-1',
       QDRANT_URL: 'http://qdrant:6333',
       OPENAI_API_KEY: 'sk-test',
       OPENAI_BASE_URL: 'http://llm:8000/v1',
@@ -78,7 +82,13 @@ describe('readConfig', () => {
       },
       stores: {
         mongodbUrl: 'mongodb://db:27017/charlab',
-        s3: { endpoint: 'http://minio:9000' },
+        s3: {
+          endpoint: 'http://minio:9000',
+          accessKey: 'lab',
+          secretKey: 'lab-secret',
+          bucket: 'lab-artifacts',
+          region: 'eu-west-1',
+        },
         qdrantUrl: 'http://qdrant:6333',
       },
       providers: {
@@ -110,7 +120,11 @@ describe('readConfig', () => {
       LAB_WORKER_TOKEN: 'token',
       LAB_SERVER_URL: 'http://api:8080',
       MONGODB_URL: 'mongodb://db/lab',
-      S3_ENDPOINT: 'http://minio:9000',
+      S3_ENDPOINT: 'http://other-minio:9000',
+      S3_ACCESS_KEY: 'other',
+      S3_SECRET_KEY: 'other-secret',
+      S3_BUCKET: 'other-bucket',
+      S3_REGION: 'us-east-2',
       QDRANT_URL: 'http://qdrant:6333',
       OPENAI_API_KEY: 'sk-other',
       OPENAI_BASE_URL: 'http://llm/v1',
@@ -124,7 +138,14 @@ describe('readConfig', () => {
       LAB_FONT_FILE: '/fonts/a.ttf',
     };
     // The base configures each provider, so the variables that refine one have something to change.
-    const base = { OPENAI_API_KEY: 'sk-test', SD_API_URL: 'http://gpu:7860', RUNWAY_API_KEY: 'k' };
+    const base = {
+      OPENAI_API_KEY: 'sk-test',
+      SD_API_URL: 'http://gpu:7860',
+      RUNWAY_API_KEY: 'k',
+      S3_ENDPOINT: 'http://minio:9000',
+      S3_ACCESS_KEY: 'lab',
+      S3_SECRET_KEY: 'lab-secret',
+    };
     expect(Object.keys(samples).sort()).toEqual(CONFIG_VARIABLES.map((v) => v.name).sort());
     for (const { name } of CONFIG_VARIABLES) {
       expect(readConfig({ ...base, [name]: samples[name] }), name).not.toEqual(readConfig(base));
@@ -162,6 +183,7 @@ describe('readConfig', () => {
     ['RUNWAY_POLL_MS', '5s', 'a whole number of milliseconds from 1 up'],
     ['LAB_TEMPORAL_LOG_LEVEL', 'LOUD', 'one of TRACE, DEBUG, INFO, WARN, ERROR'],
     ['SD_API_KIND', 'forge', 'one of a1111, comfyui'],
+    ['S3_ENDPOINT', 'minio:9000', 'an http:// or https:// URL'],
   ])('refuses %s=%s, naming the variable', (variable, value, expected) => {
     let error: unknown;
     try {

@@ -76,17 +76,38 @@ export const CONFIG_VARIABLES = [
   {
     name: 'MONGODB_URL',
     default: 'unset: SQLite in the data dir',
-    description: 'the MongoDB document store (not in this build yet: setting it stops the server)',
+    description:
+      'the MongoDB document store; the database is the URL path (`mongodb://db:27017/charlab`)',
   },
   {
     name: 'S3_ENDPOINT',
     default: 'unset: files in the data dir',
-    description: 'the S3/MinIO blob store (not in this build yet: setting it stops the server)',
+    description: 'the S3/MinIO blob store, a URL (`http://minio:9000`)',
+  },
+  {
+    name: 'S3_ACCESS_KEY',
+    default: 'required with S3_ENDPOINT',
+    description: 'S3 access key',
+  },
+  {
+    name: 'S3_SECRET_KEY',
+    default: 'required with S3_ENDPOINT',
+    description: 'S3 secret key',
+  },
+  {
+    name: 'S3_BUCKET',
+    default: '`charlab`',
+    description: 'the bucket for artifacts, created if missing',
+  },
+  {
+    name: 'S3_REGION',
+    default: "the server's default",
+    description: 'S3 region',
   },
   {
     name: 'QDRANT_URL',
     default: 'unset: SQLite in the data dir',
-    description: 'the Qdrant vector store (not in this build yet: setting it stops the server)',
+    description: 'the Qdrant vector store (character embeddings, similar-character search)',
   },
   {
     name: 'OPENAI_API_KEY',
@@ -215,11 +236,19 @@ export interface TemporalConfig {
 }
 
 /** The store services chosen by variable; all unset → the embedded stores in the data dir. */
+export interface S3Config {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region?: string;
+}
+
 export interface StoresConfig {
   /** MONGODB_URL: the document store. */
   mongodbUrl?: string;
-  /** S3_ENDPOINT: the blob store. */
-  s3?: { endpoint: string };
+  /** S3_ENDPOINT and its keys and bucket: the blob store. */
+  s3?: S3Config;
   /** QDRANT_URL: the vector store. */
   qdrantUrl?: string;
 }
@@ -296,7 +325,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     },
     stores: {
       ...(mongodbUrl ? { mongodbUrl } : {}),
-      ...(s3Endpoint ? { s3: { endpoint: s3Endpoint } } : {}),
+      ...(s3Endpoint ? { s3: readS3(env, s3Endpoint) } : {}),
       ...(qdrantUrl ? { qdrantUrl } : {}),
     },
     providers: providerConfigFromEnv(env),
@@ -341,6 +370,50 @@ export function providerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pro
       read(env, 'FFPROBE_PATH') ??
       (ffmpegPath === 'ffmpeg' ? 'ffprobe' : ffmpegPath.replace(/ffmpeg$/, 'ffprobe')),
     ...(fontFile ? { fontFile } : {}),
+  };
+}
+
+/** The S3 settings that go with S3_ENDPOINT: a URL, both keys, a bucket name. */
+function readS3(env: NodeJS.ProcessEnv, endpoint: string): S3Config {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(
+      'S3_ENDPOINT',
+      refusal('S3_ENDPOINT', 'an http:// or https:// URL', endpoint, 'files in the data dir'),
+    );
+  }
+  const required = (name: 'S3_ACCESS_KEY' | 'S3_SECRET_KEY'): string => {
+    const value = read(env, name);
+    if (!value) {
+      throw new ConfigError(name, `S3_ENDPOINT is set, so ${name} must be set too: set both keys`);
+    }
+    return value;
+  };
+  const bucket = read(env, 'S3_BUCKET') ?? 'charlab';
+  // S3's bucket naming rules: 3–63 lower-case letters, digits, dots and hyphens.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(
+      'S3_BUCKET',
+      refusal(
+        'S3_BUCKET',
+        'a bucket name of 3 to 63 lower-case letters, digits, dots and hyphens',
+        bucket,
+        'charlab',
+      ),
+    );
+  }
+  const region = read(env, 'S3_REGION');
+  return {
+    endpoint,
+    accessKey: required('S3_ACCESS_KEY'),
+    secretKey: required('S3_SECRET_KEY'),
+    bucket,
+    ...(region ? { region } : {}),
   };
 }
 

@@ -86,7 +86,27 @@ if (purpose === 'test' && !existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chr
   );
 }
 
-// 6. The studio bundle for `start`, rebuilt when the editor's sources are newer than it
+// 6. Store services for the adapter tests: optional on a laptop (those suites skip, saying so),
+// required under CI (they fail). Named here so a newcomer knows what the skips mean.
+if (purpose === 'test') {
+  const services = [
+    ['FerretDB (MongoDB store tests)', 'ferretdb-v1.24.2/ferretdb', '.ci/services/ferretdb.sh'],
+    ['SeaweedFS (S3 store tests)', null, '.ci/services/seaweedfs.sh'],
+  ];
+  const cache = join(process.env.HOME ?? '', '.cache', 'charlab');
+  for (const [name, path, script] of services) {
+    const built = path
+      ? existsSync(join(cache, path))
+      : existsSync(cache) && readdirSync(cache).some((d) => d.startsWith('seaweedfs-'));
+    if (!built) {
+      console.log(
+        `preflight: ${name} is not built, so those tests will be skipped; \`bash ${script}\` builds it (needs Go)`,
+      );
+    }
+  }
+}
+
+// 7. The studio bundle for `start`, rebuilt when the editor's sources are newer than it
 function newestMtime(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores, type Stores } from './index';
+import { FakeQdrant } from './vectors/testing/fake-qdrant';
 
 describe('openStores', () => {
   let root: string;
@@ -44,18 +45,37 @@ describe('openStores', () => {
     expect(existsSync(join(dataDir, 'lab.db'))).toBe(true);
   });
 
-  it.each([
-    ['MONGODB_URL', 'mongodb://127.0.0.1:27017/lab', 'documents'],
-    ['S3_ENDPOINT', 'http://127.0.0.1:9000', 'blobs'],
-    ['QDRANT_URL', 'http://127.0.0.1:6333', 'vectors'],
-  ])('refuses %s until its adapter exists, opening nothing', async (variable, value, port) => {
+  it('picks a service adapter by its variable (Qdrant here, against the fake)', async () => {
+    const qdrant = await FakeQdrant.start();
+    try {
+      stores = await openStores({ dataDir: join(root, 'data'), env: { QDRANT_URL: qdrant.url } });
+      expect([stores.documents.kind, stores.blobs.kind, stores.vectors.kind]).toEqual([
+        'sqlite',
+        'files',
+        'qdrant',
+      ]);
+      expect(await stores.vectors.health()).toBe(true);
+    } finally {
+      await stores?.close();
+      stores = undefined;
+      await qdrant.close();
+    }
+  });
+
+  it('refuses a service it cannot reach, naming it, and leaves nothing open', async () => {
+    const qdrant = await FakeQdrant.start();
+    const url = qdrant.url;
+    await qdrant.close(); // a port that just stopped answering
+    await expect(
+      openStores({ dataDir: join(root, 'data'), env: { QDRANT_URL: url } }),
+    ).rejects.toMatchObject({ message: expect.stringContaining(url) as unknown });
+  });
+
+  it('refuses S3_ENDPOINT without its keys before opening anything', async () => {
     const dataDir = join(root, 'unused');
-    const opening = openStores({ dataDir, env: { [variable]: value } });
-    await expect(opening).rejects.toMatchObject({
-      code: 'adapter_unavailable',
-      details: { variable, port },
-      message: expect.stringContaining(`unset ${variable}`) as unknown,
-    });
+    await expect(
+      openStores({ dataDir, env: { S3_ENDPOINT: 'http://127.0.0.1:9000' } }),
+    ).rejects.toMatchObject({ code: 'invalid_config', details: { variable: 'S3_ACCESS_KEY' } });
     expect(existsSync(dataDir)).toBe(false);
   });
 

@@ -4,12 +4,15 @@
  * `config.stores` by engine/config.ts. This is the only place that choice is made.
  */
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { readConfig, type ConfigVariableName, type LabConfig, type StoresConfig } from '../config';
+import { join, resolve } from 'node:path';
+import { readConfig, type LabConfig } from '../config';
 import { LabError } from '../errors';
 import { FileBlobStore } from './blobs/files';
+import { S3BlobStore } from './blobs/s3';
+import { MongoDocumentStore } from './documents/mongodb';
 import { SqliteDocumentStore } from './documents/sqlite';
 import type { BlobStore, DocumentStore, VectorStore } from './ports';
+import { QdrantVectorStore } from './vectors/qdrant';
 import { SqliteVectorStore } from './vectors/sqlite';
 
 export interface OpenStoresOptions {
@@ -31,33 +34,9 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** Service adapters not in this build yet, with the variable that would select each. */
-const SERVICE_ADAPTERS: readonly {
-  variable: ConfigVariableName;
-  port: string;
-  adapter: string;
-  isSet(stores: StoresConfig): boolean;
-}[] = [
-  { variable: 'MONGODB_URL', port: 'documents', adapter: 'MongoDB', isSet: (s) => !!s.mongodbUrl },
-  { variable: 'S3_ENDPOINT', port: 'blobs', adapter: 'S3/MinIO', isSet: (s) => !!s.s3 },
-  { variable: 'QDRANT_URL', port: 'vectors', adapter: 'Qdrant', isSet: (s) => !!s.qdrantUrl },
-];
-
 /** Opens the document, blob and vector stores for this process and creates the data dir. */
 export async function openStores(options: OpenStoresOptions = {}): Promise<Stores> {
   const config = options.config ?? readConfig(options.env);
-  // Refuse before opening anything, so a misconfigured server never half-starts on SQLite.
-  for (const { variable, port, adapter, isSet } of SERVICE_ADAPTERS) {
-    if (isSet(config.stores)) {
-      throw new LabError(
-        'adapter_unavailable',
-        `${variable} is set, but the ${adapter} adapter for the ${port} store is not in this build yet; ` +
-          `unset ${variable} to use the embedded store in the data dir`,
-        500,
-        { variable, port },
-      );
-    }
-  }
   const dataDir = resolve(options.dataDir ?? config.dataDir);
   try {
     await mkdir(dataDir, { recursive: true });
@@ -68,22 +47,35 @@ export async function openStores(options: OpenStoresOptions = {}): Promise<Store
       500,
     );
   }
-  const documents = new SqliteDocumentStore(dataDir);
-  let vectors: SqliteVectorStore;
+  // Each store opens on its own; if a later one fails, the ones already open are closed, so a
+  // misconfigured service never leaves a half-started process holding connections.
+  const opened: { close(): Promise<void> }[] = [];
+  const closeAll = () => Promise.all(opened.map((store) => store.close().catch(() => {})));
   try {
-    vectors = new SqliteVectorStore(dataDir);
+    const { mongodbUrl, s3, qdrantUrl } = config.stores;
+    const documents: DocumentStore = mongodbUrl
+      ? await MongoDocumentStore.open(mongodbUrl)
+      : new SqliteDocumentStore(dataDir);
+    opened.push(documents);
+    const vectors = qdrantUrl
+      ? await QdrantVectorStore.open(qdrantUrl)
+      : new SqliteVectorStore(dataDir);
+    opened.push(vectors);
+    // S3 artifacts are downloaded into the data dir when ffmpeg needs a local file.
+    const blobs: BlobStore = s3
+      ? await S3BlobStore.open(s3, join(dataDir, 'blob-cache'))
+      : new FileBlobStore(dataDir);
+    return {
+      dataDir,
+      documents,
+      blobs,
+      vectors,
+      async close() {
+        await Promise.all([documents.close(), vectors.close()]);
+      },
+    };
   } catch (error) {
-    await documents.close();
+    await closeAll();
     throw error;
   }
-  const blobs = new FileBlobStore(dataDir);
-  return {
-    dataDir,
-    documents,
-    blobs,
-    vectors,
-    async close() {
-      await Promise.all([documents.close(), vectors.close()]);
-    },
-  };
 }
