@@ -396,6 +396,78 @@ describe.skipIf(skip)('HTTP API', () => {
       expect(gone.json().error.code).toBe('workflow_not_found');
     });
 
+    it('refuses a stale save with 409 and keeps the last write wins without a revision', async () => {
+      const created = await inject({
+        method: 'POST',
+        url: '/api/workflows',
+        payload: { graph: storyGraph() },
+      });
+      const workflow = created.json();
+      expect(workflow.revision).toBe(1);
+      expect(created.headers.etag).toBe('"1"');
+      const url = `/api/workflows/${workflow.id}`;
+      const got = await inject({ method: 'GET', url });
+      expect(got.json().revision).toBe(1);
+      expect(got.headers.etag).toBe('"1"');
+
+      // From the revision in the body, then from If-Match: each save bumps the revision.
+      const first = await inject({
+        method: 'PUT',
+        url,
+        payload: { graph: { ...storyGraph(), name: 'First' }, revision: 1 },
+      });
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toMatchObject({ name: 'First', revision: 2 });
+      expect(first.headers.etag).toBe('"2"');
+      const second = await inject({
+        method: 'PUT',
+        url,
+        headers: { 'if-match': '"2"' },
+        payload: { graph: { ...storyGraph(), name: 'Second' } },
+      });
+      expect(second.statusCode).toBe(200);
+      expect(second.json().revision).toBe(3);
+
+      // Another tab still at revision 2 (header or body) is refused and overwrites nothing.
+      for (const stale of [
+        { headers: { 'if-match': '"2"' }, payload: { graph: { ...storyGraph(), name: 'Stale' } } },
+        { payload: { graph: { ...storyGraph(), name: 'Stale' }, revision: 2 } },
+      ]) {
+        const refused = await inject({ method: 'PUT', url, ...stale });
+        expect(refused.statusCode).toBe(409);
+        expect(refused.json().error).toMatchObject({
+          code: 'workflow_conflict',
+          details: { revision: 3, yourRevision: 2 },
+          message: expect.stringContaining('Reload it'),
+        });
+        expect(refused.json().error.message).toContain('save your version as a copy');
+      }
+      expect((await inject({ method: 'GET', url })).json()).toMatchObject({
+        name: 'Second',
+        revision: 3,
+      });
+
+      // No revision (a curl script, a bare exported document): saved over whatever is there.
+      const blind = await inject({
+        method: 'PUT',
+        url,
+        payload: { ...storyGraph(), name: 'Blind' },
+      });
+      expect(blind.statusCode).toBe(200);
+      expect(blind.json()).toMatchObject({ name: 'Blind', revision: 4 });
+
+      for (const bad of [
+        { headers: { 'if-match': 'yesterday' }, payload: { graph: storyGraph() } },
+        { payload: { graph: storyGraph(), revision: 'three' } },
+        { headers: { 'if-match': '"4"' }, payload: { graph: storyGraph(), revision: 3 } },
+      ]) {
+        const refused = await inject({ method: 'PUT', url, ...bad });
+        expect(refused.statusCode).toBe(400);
+        expect(refused.json().error.code).toBe('invalid_revision');
+      }
+      expect((await inject({ method: 'GET', url })).json().revision).toBe(4);
+    });
+
     it('imports an old document: migrated, validated, saved as a new workflow', async () => {
       const v0 = {
         version: 0,

@@ -20,6 +20,12 @@ export interface WorkflowRecord extends Owned {
   id: string;
   name: string;
   graph: GraphDocument;
+  /**
+   * 1 on create, +1 on every save: what a client sends back so a stale save is refused (see
+   * WorkflowCollection.putIfRevision). Records stored before revisions existed have none; the
+   * adapters read a missing revision as 0.
+   */
+  revision: number;
 }
 
 export interface CharacterRecord extends Owned, Character {
@@ -78,6 +84,17 @@ export interface Collection<T extends { id: string }> {
   delete(id: string): Promise<boolean>;
 }
 
+/** Workflows add a conditional save, so two editors of one workflow never overwrite each other. */
+export interface WorkflowCollection extends Collection<WorkflowRecord> {
+  /**
+   * Replaces the stored workflow only if its revision is still `expectedRevision` (a stored
+   * record without one counts as 0), atomically: of several saves from the same revision exactly
+   * one wins. `record.revision` must be `expectedRevision + 1`. False when the record is missing
+   * or another save got there first; nothing is written then.
+   */
+  putIfRevision(record: WorkflowRecord, expectedRevision: number): Promise<boolean>;
+}
+
 export interface EventLog {
   /**
    * Appends an event and gives it the run's next seq. Returns null when an event with the
@@ -95,7 +112,7 @@ export interface CacheStore {
 
 export interface DocumentStore {
   readonly kind: 'sqlite' | 'mongodb';
-  workflows: Collection<WorkflowRecord>;
+  workflows: WorkflowCollection;
   characters: Collection<CharacterRecord>;
   runs: Collection<RunRecord>;
   artifacts: Collection<ArtifactRecord>;

@@ -78,11 +78,15 @@ export const api = {
     );
   },
 
-  async saveWorkflow(id: string, graph: GraphDocument): Promise<WorkflowRecord> {
+  /**
+   * Saves from `revision` (the one last loaded or saved): a workflow changed elsewhere since is
+   * refused with 409 `workflow_conflict`. Without a revision the save overwrites.
+   */
+  async saveWorkflow(id: string, graph: GraphDocument, revision?: number): Promise<WorkflowRecord> {
     return normalizeWorkflow(
       await request<unknown>(`/api/workflows/${encodeURIComponent(id)}`, {
         method: 'PUT',
-        body: { name: graph.name, graph },
+        body: { name: graph.name, graph, ...(revision === undefined ? {} : { revision }) },
       }),
     );
   },

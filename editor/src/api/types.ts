@@ -87,6 +87,8 @@ export interface WorkflowRecord {
   graph: GraphDocument;
   createdAt?: string;
   updatedAt?: string;
+  /** The saved revision; sent back with the next save so a stale one is refused. */
+  revision?: number;
 }
 
 /** A workflow in the list: the server may leave the graph out. */

@@ -21,6 +21,7 @@ import { ImportDialog } from '../workflows/ImportDialog';
 import type { QuickAddRequest } from './Canvas';
 import { Canvas } from './Canvas';
 import type { Catalog } from './catalog';
+import { ConflictBanner } from './ConflictBanner';
 import { DraftBanner } from './DraftBanner';
 import { editorReducer, initialEditorState } from './editor-state';
 import { Palette } from './Palette';
@@ -65,6 +66,7 @@ export function StudioPage({ workflowId, runId }: StudioPageProps) {
         key={session.key}
         initialDoc={session.doc}
         initialWorkflowId={session.workflowId}
+        initialRevision={session.revision}
         runId={runId}
         types={types}
         catalog={catalog}
@@ -77,6 +79,7 @@ export function StudioPage({ workflowId, runId }: StudioPageProps) {
 interface StudioProps {
   initialDoc: GraphDocument;
   initialWorkflowId: string | null;
+  initialRevision?: number;
   runId?: string;
   types: NodeTypeInfo[];
   catalog: Catalog;
@@ -91,7 +94,15 @@ interface LightboxState {
 
 const SNAP_KEY = 'charlab.snap';
 
-function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreated }: StudioProps) {
+function Studio({
+  initialDoc,
+  initialWorkflowId,
+  initialRevision,
+  runId,
+  types,
+  catalog,
+  onCreated,
+}: StudioProps) {
   const toasts = useToasts();
   const flow = useReactFlow();
   const [state, dispatch] = useReducer(editorReducer, undefined, () =>
@@ -139,7 +150,9 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
     state,
     dispatch,
     workflowId,
+    initialRevision,
     onCreated: created,
+    onCopied: (id) => navigate({ page: 'studio', workflowId: id }),
     onError: reportError,
   });
   useValidation(state, problemStore);
@@ -262,6 +275,13 @@ function Studio({ initialDoc, initialWorkflowId, runId, types, catalog, onCreate
           onShowProblems={showProblems}
           runs={runs}
         />
+        {saver.conflict && (
+          <ConflictBanner
+            conflict={saver.conflict}
+            onReload={() => void saver.reload().catch(reportError)}
+            onSaveCopy={() => void saver.saveAsCopy().catch(reportError)}
+          />
+        )}
         <DraftBanner
           workflowId={initialWorkflowId}
           doc={initialDoc}

@@ -3,6 +3,9 @@
  * workflow is created on its first save, and `flush()` writes at once (before Run and
  * Export). The server stores only graphs that validate, so while the graph has problems the
  * work is kept in this browser (local-draft.ts) and the indicator says what blocks saving.
+ * Each save sends the revision last loaded or saved; when the workflow was changed elsewhere
+ * the server refuses it (save-conflict.ts), autosave stops and `conflict` says so until the
+ * user reloads the saved version or keeps this one as a copy.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api } from '../api/client';
@@ -10,6 +13,7 @@ import { ApiError } from '../api/http';
 import type { EditorAction, EditorState } from './editor-state';
 import { currentDocument, isDirty } from './editor-state';
 import { clearDraft, writeDraft } from './local-draft';
+import { copyOf, saveConflictFrom, type SaveConflict } from './save-conflict';
 
 export type SaveStatus =
   | { kind: 'saved'; at?: number }
@@ -27,13 +31,19 @@ export function useAutosave(options: {
   state: EditorState;
   dispatch(action: EditorAction): void;
   workflowId: string | null;
+  /** The revision the workflow was loaded at (undefined for a new one or an older server). */
+  initialRevision?: number;
   onCreated(workflowId: string): void;
+  /** "Save as copy" created this workflow from the local graph; the studio should open it. */
+  onCopied?(workflowId: string): void;
   /** Failures other than "the graph has problems" (those show in the indicator and on nodes). */
   onError(error: unknown): void;
 }) {
-  const { state, dispatch, onCreated, onError } = options;
+  const { state, dispatch, onCreated, onCopied, onError } = options;
   const stateRef = useRef(state);
   const idRef = useRef(options.workflowId);
+  const serverRevision = useRef(options.initialRevision);
+  const [conflict, setConflict] = useState<SaveConflict | null>(null);
   const inFlight = useRef<Promise<void> | null>(null);
   const [saving, setSaving] = useState(false);
   const [failure, setFailure] = useState<Failure | null>(null);
@@ -50,12 +60,16 @@ export function useAutosave(options: {
       if (!idRef.current) {
         const record = await api.createWorkflow(doc);
         idRef.current = record.id;
+        serverRevision.current = record.revision;
         onCreated(record.id);
       } else {
-        await api.saveWorkflow(idRef.current, doc);
+        const record = await api.saveWorkflow(idRef.current, doc, serverRevision.current);
+        serverRevision.current = record.revision;
       }
     } catch (error) {
       writeDraft(localStorage, draftId, doc, Date.now());
+      const refused = saveConflictFrom(error);
+      if (refused) setConflict(refused);
       throw error;
     }
     clearDraft(localStorage, draftId);
@@ -91,18 +105,41 @@ export function useAutosave(options: {
     return idRef.current!;
   }, [saveOnce]);
 
+  /** Replaces the local graph with the server's version (undoable) and resumes autosave. */
+  const reload = useCallback(async () => {
+    const id = idRef.current;
+    if (!id) return;
+    const record = await api.getWorkflow(id);
+    const next = stateRef.current.revision + 1;
+    dispatch({ type: 'replace', doc: record.graph });
+    dispatch({ type: 'saved', revision: next });
+    serverRevision.current = record.revision;
+    clearDraft(localStorage, id);
+    setFailure(null);
+    setConflict(null);
+  }, [dispatch]);
+
+  /** Keeps the local graph as a new workflow; the refused one stays as saved elsewhere. */
+  const saveAsCopy = useCallback(async () => {
+    const record = await api.createWorkflow(copyOf(currentDocument(stateRef.current)));
+    onCopied?.(record.id);
+    return record.id;
+  }, [onCopied]);
+
   const dirty = isDirty(state);
   useEffect(() => {
-    if (!dirty) return;
+    // After a conflict another save would only be refused again: wait for the user's choice.
+    if (!dirty || conflict) return;
     const timer = window.setTimeout(
       () =>
         void save().catch((error: unknown) => {
-          if (!(error instanceof ApiError && error.code === 'invalid_graph')) onError(error);
+          if (error instanceof ApiError && error.code === 'invalid_graph') return;
+          if (!saveConflictFrom(error)) onError(error);
         }),
       AUTOSAVE_DELAY_MS,
     );
     return () => window.clearTimeout(timer);
-  }, [dirty, state.revision, save, onError]);
+  }, [dirty, conflict, state.revision, save, onError]);
 
   useEffect(() => {
     if (!dirty) return;
@@ -118,5 +155,5 @@ export function useAutosave(options: {
       : dirty
         ? { kind: 'unsaved' }
         : { kind: 'saved', ...(savedAt ? { at: savedAt } : {}) };
-  return { status, flush: save };
+  return { status, flush: save, conflict, reload, saveAsCopy };
 }

@@ -17,6 +17,8 @@ export interface WorkflowSession {
   key: number;
   doc: GraphDocument;
   workflowId: string | null;
+  /** The saved revision it was loaded at; autosave sends it back (undefined for a new one). */
+  revision?: number;
 }
 
 let sessionCounter = 0;
@@ -37,7 +39,11 @@ export function useWorkflowSession(workflowId: string | null): {
     if (workflowId && own.current.has(workflowId)) return;
     let alive = true;
     const load = workflowId
-      ? api.getWorkflow(workflowId).then((record) => ({ doc: record.graph, workflowId: record.id }))
+      ? api.getWorkflow(workflowId).then((record) => ({
+          doc: record.graph,
+          workflowId: record.id,
+          revision: record.revision,
+        }))
       : Promise.resolve({ doc: newDocument(), workflowId: null });
     load.then(
       (loaded) => {

@@ -2,11 +2,17 @@
  * Saved workflows: a graph document plus ownership and dates. Every write loads the graph
  * first, so the store only holds current-version documents within the limits. Saves keep
  * drafts (graph problems come back as `problems`); import, like runs, takes only valid graphs.
+ *
+ * Every answer carrying a workflow has its `revision` (1 on create, +1 on every save) and the
+ * same as an ETag. PUT takes the revision the client last saw, as `If-Match: "<revision>"` or
+ * `{ graph, revision }`, and refuses a stale one with 409 `workflow_conflict` instead of
+ * overwriting a save made elsewhere. A PUT without a revision still saves over whatever is
+ * stored (last write wins), so scripts like `curl -X PUT --data @hero.json` keep working.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { serializeGraph } from '../../graph/canonical';
 import type { GraphDocument } from '../../graph/document';
-import { notFound } from '../../errors';
+import { LabError, notFound } from '../../errors';
 import type { WorkflowRecord } from '../../stores/ports';
 import { newId, ownerOf, requireId, visibleTo, type ServerContext } from '../context';
 import { graphFromBody, requireLoadableGraph } from '../graph-input';
@@ -47,9 +53,76 @@ export async function createWorkflow(
     ownerId,
     createdAt: now,
     updatedAt: now,
+    revision: 1,
   };
   await ctx.engine.documents.workflows.put(record);
   return record;
+}
+
+/** How often a PUT retries when other saves keep landing first, before answering 409. */
+const SAVE_ATTEMPTS = 5;
+
+/** Sets the ETag a later `If-Match` sends back: the workflow's revision. */
+function withEtag(reply: FastifyReply, record: WorkflowRecord): FastifyReply {
+  return reply.header('etag', `"${record.revision}"`);
+}
+
+/**
+ * The revision a PUT was made from: `If-Match: "3"` (a weak `W/"3"` too) or `revision` beside
+ * `graph` in the body; undefined when neither is given.
+ */
+export function expectedRevision(request: FastifyRequest): number | undefined {
+  const header = request.headers['if-match'];
+  const body = request.body;
+  const fromBody =
+    body && typeof body === 'object' && !Array.isArray(body) && 'graph' in body
+      ? (body as { revision?: unknown }).revision
+      : undefined;
+  // `If-Match: *` only asks that the workflow exists, which every PUT already requires.
+  const fromHeader =
+    header === undefined || header.trim() === '*'
+      ? undefined
+      : parseRevision(/^(?:W\/)?"?([^"]*)"?$/.exec(header)?.[1]);
+  if (header !== undefined && header.trim() !== '*' && fromHeader === undefined) {
+    throw new LabError(
+      'invalid_revision',
+      `If-Match must be the workflow's revision in quotes, e.g. If-Match: "3" (got ${header}); ` +
+        'send the ETag of your last GET or save',
+    );
+  }
+  if (fromBody !== undefined && fromBody !== null && parseRevision(fromBody) === undefined) {
+    throw new LabError(
+      'invalid_revision',
+      `revision must be a whole number ≥ 0 (got ${JSON.stringify(fromBody)}); send the ` +
+        'revision of your last GET or save, or leave it out to overwrite',
+    );
+  }
+  const bodyRevision = fromBody === null ? undefined : parseRevision(fromBody);
+  if (fromHeader !== undefined && bodyRevision !== undefined && fromHeader !== bodyRevision) {
+    throw new LabError(
+      'invalid_revision',
+      `If-Match says revision ${fromHeader} but the body says ${bodyRevision}; send one of them`,
+    );
+  }
+  return fromHeader ?? bodyRevision;
+}
+
+function parseRevision(value: unknown): number | undefined {
+  const revision = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof revision === 'number' && Number.isSafeInteger(revision) && revision >= 0
+    ? revision
+    : undefined;
+}
+
+function conflict(current: WorkflowRecord, yours: number): LabError {
+  return new LabError(
+    'workflow_conflict',
+    `workflow ${current.id} was changed elsewhere: it is at revision ${current.revision}, your ` +
+      `save was made from revision ${yours}. Reload it to get the saved version, or save your ` +
+      'version as a copy (POST /api/workflows)',
+    409,
+    { revision: current.revision, yourRevision: yours },
+  );
 }
 
 export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -76,7 +149,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
       graphFromBody(request.body),
     );
     const record = await createWorkflow(ctx, ownerOf(request), graph);
-    return reply
+    return withEtag(reply, record)
       .code(201)
       .send({ ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }), problems });
   });
@@ -88,29 +161,48 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
       graphFromBody(request.body),
     );
     const record = await createWorkflow(ctx, ownerOf(request), graph);
-    return reply
+    return withEtag(reply, record)
       .code(201)
       .send({ ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }), migrations });
   });
 
-  app.get('/api/workflows/:id', async (request) =>
-    requireWorkflow(requireId(request.params), ownerOf(request)),
-  );
+  app.get('/api/workflows/:id', async (request, reply) => {
+    const record = await requireWorkflow(requireId(request.params), ownerOf(request));
+    return withEtag(reply, record).send(record);
+  });
 
-  app.put('/api/workflows/:id', async (request) => {
-    const existing = await requireWorkflow(requireId(request.params), ownerOf(request));
+  app.put('/api/workflows/:id', async (request, reply) => {
+    const id = requireId(request.params);
+    const ownerId = ownerOf(request);
+    const expected = expectedRevision(request);
+    let existing = await requireWorkflow(id, ownerId);
     const { graph, migratedFrom, problems } = requireLoadableGraph(
       ctx.engine.graph,
       graphFromBody(request.body),
     );
-    const record: WorkflowRecord = {
-      ...existing,
-      name: graph.name,
-      graph: { ...graph, id: existing.id },
-      updatedAt: new Date().toISOString(),
-    };
-    await documents.workflows.put(record);
-    return { ...record, ...(migratedFrom === undefined ? {} : { migratedFrom }), problems };
+    // Every save goes through the conditional write, so revisions never repeat; without a
+    // revision from the client it is simply retried from whatever is stored now.
+    for (let attempt = 1; ; attempt += 1) {
+      const from = expected ?? existing.revision;
+      if (existing.revision !== from) throw conflict(existing, from);
+      const record: WorkflowRecord = {
+        ...existing,
+        name: graph.name,
+        graph: { ...graph, id: existing.id },
+        updatedAt: new Date().toISOString(),
+        revision: from + 1,
+      };
+      if (await documents.workflows.putIfRevision(record, from)) {
+        return withEtag(reply, record).send({
+          ...record,
+          ...(migratedFrom === undefined ? {} : { migratedFrom }),
+          problems,
+        });
+      }
+      existing = await requireWorkflow(id, ownerId);
+      // Another save won (or, on MongoDB, is writing its claimed revision right now).
+      if (attempt >= SAVE_ATTEMPTS) throw conflict(existing, from);
+    }
   });
 
   app.delete('/api/workflows/:id', async (request, reply) => {

@@ -35,6 +35,7 @@ export function sampleWorkflow(
     ownerId: 'local',
     createdAt: AT,
     updatedAt: AT,
+    revision: 1,
     graph: {
       schema: 'character-lab/graph',
       version: 1,
@@ -121,6 +122,75 @@ export function describeDocumentStoreConformance(
       expect(await store.workflows.delete('wf_1')).toBe(true);
       expect(await store.workflows.get('wf_1')).toBeNull();
       expect(await store.workflows.delete('wf_1')).toBe(false);
+    });
+
+    it('saves a workflow only from its current revision', async () => {
+      await store.workflows.put(sampleWorkflow('wf_1'));
+      const second = sampleWorkflow('wf_1', { name: 'Second', revision: 2 });
+      expect(await store.workflows.putIfRevision(second, 1)).toBe(true);
+      expect(await store.workflows.get('wf_1')).toEqual(second);
+
+      // A save from revision 1 again is stale: refused, and the stored record is unchanged.
+      const stale = sampleWorkflow('wf_1', { name: 'Stale', revision: 2 });
+      expect(await store.workflows.putIfRevision(stale, 1)).toBe(false);
+      expect(await store.workflows.get('wf_1')).toEqual(second);
+
+      const third = sampleWorkflow('wf_1', { name: 'Third', revision: 3 });
+      expect(await store.workflows.putIfRevision(third, 2)).toBe(true);
+      expect((await store.workflows.get('wf_1'))?.revision).toBe(3);
+      // A missing workflow is never created by a conditional save.
+      expect(await store.workflows.putIfRevision(sampleWorkflow('wf_none'), 0)).toBe(false);
+      expect(await store.workflows.get('wf_none')).toBeNull();
+    });
+
+    it('refuses a conditional save whose revision is not the next one', async () => {
+      await store.workflows.put(sampleWorkflow('wf_1'));
+      for (const [revision, expected] of [
+        [1, 1],
+        [3, 1],
+        [1, -1],
+        [2, 0.5],
+      ]) {
+        await expect(
+          store.workflows.putIfRevision(sampleWorkflow('wf_1', { revision }), expected),
+        ).rejects.toMatchObject({ code: 'invalid_record' });
+      }
+      expect(await store.workflows.get('wf_1')).toEqual(sampleWorkflow('wf_1'));
+    });
+
+    it('reads a workflow stored without a revision as revision 0', async () => {
+      const { revision: _, ...old } = sampleWorkflow('wf_old');
+      await store.workflows.put(old as WorkflowRecord);
+      expect((await store.workflows.get('wf_old'))?.revision).toBe(0);
+      expect((await store.workflows.list()).map((r) => r.revision)).toEqual([0]);
+      expect(
+        await store.workflows.putIfRevision(sampleWorkflow('wf_old', { revision: 2 }), 1),
+      ).toBe(false);
+      const saved = sampleWorkflow('wf_old', { name: 'Saved' });
+      expect(await store.workflows.putIfRevision(saved, 0)).toBe(true);
+      expect(await store.workflows.get('wf_old')).toEqual(saved);
+    });
+
+    it('lets exactly one of several concurrent saves from one revision win', async () => {
+      const other = await open();
+      for (let round = 1; round <= 5; round += 1) {
+        const expected = round === 1 ? 1 : round;
+        if (round === 1) await store.workflows.put(sampleWorkflow('wf_race'));
+        const saves = Array.from({ length: 8 }, (_, i) =>
+          (i % 2 === 0 ? store : other).workflows.putIfRevision(
+            sampleWorkflow('wf_race', {
+              name: `round ${round} writer ${i}`,
+              revision: expected + 1,
+            }),
+            expected,
+          ),
+        );
+        const won = await Promise.all(saves);
+        expect(won.filter(Boolean)).toHaveLength(1);
+        const stored = await other.workflows.get('wf_race');
+        expect(stored?.revision).toBe(expected + 1);
+        expect(stored?.name).toBe(`round ${round} writer ${won.indexOf(true)}`);
+      }
     });
 
     it('keeps every collection separate', async () => {

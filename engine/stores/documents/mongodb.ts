@@ -32,8 +32,10 @@ import type {
   ExternalTaskRecord,
   ListOptions,
   RunRecord,
+  WorkflowCollection,
   WorkflowRecord,
 } from '../ports';
+import { requireNextRevision, withRevision } from './workflow-revision';
 
 /** A stored document: the escaped record plus `_id`. */
 type Stored = Document & { _id: string };
@@ -44,6 +46,15 @@ interface StoredEvent {
   seq: number;
   key: string;
   event: Document;
+}
+
+/** A workflow save's claim on the revision it writes (see MongoWorkflowCollection). */
+interface RevisionClaim {
+  _id: string;
+  workflowId: string;
+  revision: number;
+  /** Date.now() at the claim, so a claim whose writer died can be released. */
+  claimedAt: number;
 }
 
 /**
@@ -61,7 +72,14 @@ const COLLECTION_INDEXES: Record<string, IndexDescription[]> = {
   ],
   artifacts: [{ name: 'owner', key: { ownerId: 1 } }],
   external_tasks: [],
+  workflow_claims: [{ name: 'workflow_revision', key: { workflowId: 1, revision: 1 } }],
 };
+
+/**
+ * After this long a revision claim whose save never wrote the workflow (its process died between
+ * the two steps) is released, so that workflow's saves are not refused forever.
+ */
+const ABANDONED_CLAIM_MS = 30_000;
 
 /** The unique indexes the event log's correctness rests on (see MongoEventLog). */
 const EVENT_INDEXES: IndexDescription[] = [
@@ -92,7 +110,7 @@ const DUPLICATE_KEY = 11000;
 /** DocumentStore on MongoDB; open it with `MongoDocumentStore.open(MONGODB_URL)`. */
 export class MongoDocumentStore implements DocumentStore {
   readonly kind = 'mongodb' as const;
-  readonly workflows: Collection<WorkflowRecord>;
+  readonly workflows: WorkflowCollection;
   readonly characters: Collection<CharacterRecord>;
   readonly runs: Collection<RunRecord>;
   readonly artifacts: Collection<ArtifactRecord>;
@@ -107,7 +125,10 @@ export class MongoDocumentStore implements DocumentStore {
     private readonly db: Db,
   ) {
     this.database = db.databaseName;
-    this.workflows = new MongoRecordCollection(db, 'workflows');
+    this.workflows = new MongoWorkflowCollection(
+      db,
+      db.collection<RevisionClaim>('workflow_claims'),
+    );
     this.characters = new MongoRecordCollection(db, 'characters');
     this.runs = new MongoRecordCollection(db, 'runs');
     this.artifacts = new MongoRecordCollection(db, 'artifacts');
@@ -184,7 +205,7 @@ export class MongoDocumentStore implements DocumentStore {
 }
 
 class MongoRecordCollection<T extends { id: string }> implements Collection<T> {
-  private readonly collection: MongoCollection<Stored>;
+  protected readonly collection: MongoCollection<Stored>;
 
   constructor(
     db: Db,
@@ -275,6 +296,107 @@ class MongoRecordCollection<T extends { id: string }> implements Collection<T> {
     }
     return encodeKey(field, true);
   }
+}
+
+/**
+ * Workflows, with the conditional save of WorkflowCollection and no transactions.
+ *
+ * A filtered replaceOne({ _id, revision }) alone is atomic on MongoDB but not on FerretDB v1,
+ * which runs an update as a query and then a write by _id: several saves from one revision all
+ * matched and all wrote in the conformance test. So a save first claims the revision it will
+ * write: ONE insert of `{ _id: "<workflowId>#<revision>" }` into workflow_claims, which the
+ * unique _id lets exactly one save win on both servers. Only the winner then replaces the
+ * workflow, still filtered on the expected revision, so a claim can never move a workflow
+ * backwards. After a successful save the older claims of the workflow are removed. A claim whose
+ * writer died before writing is released after ABANDONED_CLAIM_MS, once the workflow is seen
+ * still at the revision before it.
+ */
+class MongoWorkflowCollection
+  extends MongoRecordCollection<WorkflowRecord>
+  implements WorkflowCollection
+{
+  constructor(
+    db: Db,
+    private readonly claims: MongoCollection<RevisionClaim>,
+  ) {
+    super(db, 'workflows');
+  }
+
+  override async delete(id: string): Promise<boolean> {
+    const deleted = await super.delete(id);
+    await this.claims.deleteMany({ workflowId: id });
+    return deleted;
+  }
+
+  override async get(id: string): Promise<WorkflowRecord | null> {
+    const record = await super.get(id);
+    return record && withRevision(record);
+  }
+
+  override async list(options?: ListOptions<WorkflowRecord>): Promise<WorkflowRecord[]> {
+    return (await super.list(options)).map(withRevision);
+  }
+
+  async putIfRevision(record: WorkflowRecord, expectedRevision: number): Promise<boolean> {
+    requireNextRevision(record, expectedRevision);
+    const { id, revision } = record;
+    // Refuse a stale save before claiming anything, so claims are only taken by live contenders.
+    if ((await this.storedRevision(id)) !== expectedRevision) return false;
+    const claim: RevisionClaim = {
+      _id: `${id}#${revision}`,
+      workflowId: id,
+      revision,
+      claimedAt: 0,
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.claims.insertOne({ ...claim, claimedAt: Date.now() });
+        break;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+      // Another save holds this revision: it won, unless it died before writing.
+      if (attempt > 1 || !(await this.releaseAbandoned(claim._id, expectedRevision))) return false;
+    }
+    const document: Stored = { ...toStoredDocument(record), _id: id };
+    const { matchedCount } = await this.collection.replaceOne(
+      { _id: id, ...revisionIs(expectedRevision) },
+      document,
+    );
+    if (matchedCount === 0) {
+      // Deleted (or changed by an unconditional put) since the check: nothing was written.
+      await this.claims.deleteOne({ _id: claim._id });
+      return false;
+    }
+    await this.claims.deleteMany({ workflowId: id, revision: { $lt: revision } });
+    return true;
+  }
+
+  /** The stored workflow's revision (0 when stored without one), or null when there is none. */
+  private async storedRevision(id: string): Promise<number | null> {
+    const found = await this.collection.findOne({ _id: id }, { projection: { revision: 1 } });
+    if (!found) return null;
+    return typeof found.revision === 'number' ? found.revision : 0;
+  }
+
+  /** Removes a claim whose save died before writing; true when it was removed. */
+  private async releaseAbandoned(claimId: string, expectedRevision: number): Promise<boolean> {
+    const held = await this.claims.findOne({ _id: claimId });
+    if (!held || Date.now() - held.claimedAt < ABANDONED_CLAIM_MS) return false;
+    if ((await this.storedRevision(held.workflowId)) !== expectedRevision) return false;
+    const { deletedCount } = await this.claims.deleteOne({
+      _id: claimId,
+      claimedAt: held.claimedAt,
+    });
+    return deletedCount > 0;
+  }
+}
+
+/** A filter on the stored revision; a record stored before revisions existed is at 0. */
+function revisionIs(revision: number): Filter<Stored> {
+  return revision === 0
+    ? { $or: [{ revision: 0 }, { revision: { $exists: false } }] }
+    : { revision };
 }
 
 /**

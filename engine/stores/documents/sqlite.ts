@@ -19,9 +19,11 @@ import type {
   ExternalTaskRecord,
   ListOptions,
   RunRecord,
+  WorkflowCollection,
   WorkflowRecord,
 } from '../ports';
 import { openSqliteDatabase, type SqliteMigration } from '../sqlite-database';
+import { requireNextRevision, withRevision } from './workflow-revision';
 
 const COLLECTION_TABLES = ['workflows', 'characters', 'runs', 'artifacts', 'external_tasks'];
 
@@ -59,7 +61,7 @@ const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** DocumentStore on better-sqlite3; the file is `<dataDir>/lab.db`. */
 export class SqliteDocumentStore implements DocumentStore {
   readonly kind = 'sqlite' as const;
-  readonly workflows: Collection<WorkflowRecord>;
+  readonly workflows: WorkflowCollection;
   readonly characters: Collection<CharacterRecord>;
   readonly runs: Collection<RunRecord>;
   readonly artifacts: Collection<ArtifactRecord>;
@@ -73,7 +75,7 @@ export class SqliteDocumentStore implements DocumentStore {
   constructor(dataDir: string) {
     this.file = join(dataDir, 'lab.db');
     this.db = openSqliteDatabase(this.file, MIGRATIONS);
-    this.workflows = new SqliteCollection(this.db, 'workflows');
+    this.workflows = new SqliteWorkflowCollection(this.db);
     this.characters = new SqliteCollection(this.db, 'characters');
     this.runs = new SqliteCollection(this.db, 'runs');
     this.artifacts = new SqliteCollection(this.db, 'artifacts');
@@ -183,6 +185,44 @@ class SqliteCollection<T extends { id: string }> implements Collection<T> {
       );
     }
     return `'$.${field}'`;
+  }
+}
+
+/**
+ * Workflows: a conditional save is one UPDATE whose WHERE checks the stored revision, so it is
+ * atomic across processes sharing the file (SQLite takes the write lock for the statement).
+ */
+class SqliteWorkflowCollection
+  extends SqliteCollection<WorkflowRecord>
+  implements WorkflowCollection
+{
+  private readonly replaceIfRevision: Database.Statement<[string, string, number]>;
+
+  constructor(db: Database.Database) {
+    super(db, 'workflows');
+    this.replaceIfRevision = db.prepare(
+      `UPDATE workflows SET data = ?
+       WHERE id = ? AND COALESCE(json_extract(data, '$.revision'), 0) = ?`,
+    );
+  }
+
+  override async get(id: string): Promise<WorkflowRecord | null> {
+    const record = await super.get(id);
+    return record && withRevision(record);
+  }
+
+  override async list(options?: ListOptions<WorkflowRecord>): Promise<WorkflowRecord[]> {
+    return (await super.list(options)).map(withRevision);
+  }
+
+  async putIfRevision(record: WorkflowRecord, expectedRevision: number): Promise<boolean> {
+    requireNextRevision(record, expectedRevision);
+    const { changes } = this.replaceIfRevision.run(
+      JSON.stringify(record),
+      record.id,
+      expectedRevision,
+    );
+    return changes > 0;
   }
 }
 
