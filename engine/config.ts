@@ -8,6 +8,7 @@
  */
 import { resolve } from 'node:path';
 import { LabError } from './errors';
+import { LOG_FORMATS, type LogFormat } from './logging';
 
 /** One configuration variable: its name, its default in words, and what it does. */
 export interface ConfigVariable {
@@ -47,6 +48,17 @@ export const CONFIG_VARIABLES = [
     name: 'LAB_TEMPORAL_LOG_LEVEL',
     default: 'WARN',
     description: 'Temporal SDK log level: TRACE, DEBUG, INFO, WARN or ERROR',
+  },
+  {
+    name: 'LAB_LOG_FORMAT',
+    default: '`text`',
+    description: 'server and worker log lines: `text` (human) or `json` (one object per line)',
+  },
+  {
+    name: 'LAB_WORKER_METRICS_ADDRESS',
+    default: 'unset: off',
+    description:
+      "where a worker process serves the Temporal SDK's Prometheus metrics (`127.0.0.1:9464`)",
   },
   {
     name: 'LAB_TASK_QUEUE_PREFIX',
@@ -108,6 +120,12 @@ export const CONFIG_VARIABLES = [
     name: 'QDRANT_URL',
     default: 'unset: SQLite in the data dir',
     description: 'the Qdrant vector store (character embeddings, similar-character search)',
+  },
+  {
+    name: 'LAB_REDIS_URL',
+    default: 'unset: one API replica',
+    description:
+      'Redis shared by several API replicas (`redis://redis:6379`): Socket.IO and run events reach every replica',
   },
   {
     name: 'OPENAI_API_KEY',
@@ -232,6 +250,8 @@ export interface TemporalConfig {
   cliPath?: string;
   /** LAB_TEMPORAL_LOG_LEVEL: what the SDK's runtime logs in a worker process. */
   logLevel: TemporalLogLevel;
+  /** LAB_WORKER_METRICS_ADDRESS: `host:port` where the SDK's runtime serves /metrics. */
+  metricsAddress?: string;
   searchEnv: SearchEnv;
 }
 
@@ -270,6 +290,10 @@ export interface LabConfig {
   gpuSlots: number;
   /** LAB_MAX_RUNS_PER_USER: runs one user may have in flight (`charlab serve --max-runs`). */
   maxRunsPerUser: number;
+  /** LAB_LOG_FORMAT: human lines or one JSON object per line. */
+  logFormat: LogFormat;
+  /** LAB_REDIS_URL: the Redis that API replicas share; unset → a single replica. */
+  redisUrl?: string;
   temporal: TemporalConfig;
   stores: StoresConfig;
   /** Provider services and media tools. */
@@ -289,6 +313,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
   const mongodbUrl = read(env, 'MONGODB_URL');
   const s3Endpoint = read(env, 'S3_ENDPOINT');
   const qdrantUrl = read(env, 'QDRANT_URL');
+  const redisUrl = read(env, 'LAB_REDIS_URL');
   return {
     dataDir: resolve(read(env, 'LAB_DATA_DIR') ?? './.lab'),
     host: read(env, 'HOST') ?? '127.0.0.1',
@@ -312,11 +337,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
       10_000,
       'a whole number from 1 to 10000 (runs one user may have in flight)',
     ),
+    logFormat: oneOf(env, 'LAB_LOG_FORMAT', LOG_FORMATS, 'text'),
+    ...(redisUrl ? { redisUrl: redisUrlOf(redisUrl) } : {}),
     temporal: {
       ...(address ? { address } : {}),
       ...(namespace ? { namespace } : {}),
       ...(cliPath ? { cliPath } : {}),
       logLevel: oneOf(env, 'LAB_TEMPORAL_LOG_LEVEL', TEMPORAL_LOG_LEVELS, 'WARN'),
+      ...metricsAddressOf(env),
       searchEnv: {
         ...(env.PATH !== undefined ? { PATH: env.PATH } : {}),
         ...(env.HOME !== undefined ? { HOME: env.HOME } : {}),
@@ -415,6 +443,37 @@ function readS3(env: NodeJS.ProcessEnv, endpoint: string): S3Config {
     bucket,
     ...(region ? { region } : {}),
   };
+}
+
+/** LAB_REDIS_URL, checked now so a typo stops the server at start, not at its first event. */
+function redisUrlOf(raw: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new ConfigError(
+      'LAB_REDIS_URL',
+      refusal('LAB_REDIS_URL', 'a redis:// or rediss:// URL', raw, 'one API replica'),
+    );
+  }
+  return raw;
+}
+
+/** LAB_WORKER_METRICS_ADDRESS as `host:port` (the SDK binds it; a bad one would fail later). */
+function metricsAddressOf(env: NodeJS.ProcessEnv): { metricsAddress?: string } {
+  const raw = read(env, 'LAB_WORKER_METRICS_ADDRESS');
+  if (raw === undefined) return {};
+  const match = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  if (!match || Number(match[1]) > 65_535) {
+    throw new ConfigError(
+      'LAB_WORKER_METRICS_ADDRESS',
+      refusal('LAB_WORKER_METRICS_ADDRESS', 'host:port (`127.0.0.1:9464`)', raw, 'off'),
+    );
+  }
+  return { metricsAddress: raw };
 }
 
 /** A variable's value; empty counts as unset (compose files write `VAR: ${VAR:-}`). */

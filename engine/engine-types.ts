@@ -52,12 +52,20 @@ export interface RunService {
   reconcileActive(): Promise<number>;
 }
 
+/** One service's health: `latencyMs` is how long its check took (or took to fail). */
+export interface ServiceHealth {
+  ok: boolean;
+  kind: string;
+  latencyMs: number;
+}
+
 export interface Health {
   ok: boolean;
-  temporal: { ok: boolean; address: string; embedded: boolean };
-  documents: { ok: boolean; kind: string };
-  blobs: { ok: boolean; kind: string };
-  vectors: { ok: boolean; kind: string };
+  /** `kind`: `dev-server` (launched here) or `cluster` (TEMPORAL_ADDRESS). */
+  temporal: ServiceHealth & { address: string; embedded: boolean };
+  documents: ServiceHealth;
+  blobs: ServiceHealth;
+  vectors: ServiceHealth;
   providers: Record<string, string>;
 }
 
@@ -72,7 +80,14 @@ export interface Engine {
   events: EventHub;
   runs: RunService;
   providers: ProviderConfig;
-  temporal: { address: string; namespace: string; client: Client; embedded: boolean };
+  temporal: {
+    address: string;
+    namespace: string;
+    client: Client;
+    embedded: boolean;
+    /** LAB_TASK_QUEUE_PREFIX, for naming the queues (metrics read their backlog). */
+    taskQueuePrefix?: string;
+  };
   /** Shared secret remote workers present to the server's /workers namespace. */
   workerToken: string;
   health(): Promise<Health>;

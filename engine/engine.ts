@@ -15,6 +15,7 @@ import { ensureDemoCharacter } from './characters/demo-character';
 import type { Engine, Health } from './engine-types';
 import type { GraphSchema } from './graph/schema';
 import { describeProviders, readConfig, type LabConfig } from './config';
+import type { LineLog } from './logging';
 import { EventHub } from './runs/event-hub';
 import { createRunService } from './runs/run-service';
 import { openStores } from './stores';
@@ -37,7 +38,8 @@ export interface CreateEngineOptions {
   graph?: GraphSchema;
   /** Node implementations for the in-process worker; the real ones unless a test swaps them. */
   implementations?: Record<string, NodeActivity>;
-  log?: (line: string) => void;
+  /** Engine and worker log lines; `fields` say which run and node a line is about. */
+  log?: LineLog;
 }
 
 /** Information other local processes (a `charlab worker`) read to find this engine. */
@@ -86,6 +88,8 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
       taskQueuePrefix: prefix,
       gpuSlots: config.gpuSlots,
       temporalLogLevel: config.temporal.logLevel,
+      logFormat: config.logFormat,
+      ...(config.temporal.metricsAddress ? { metricsAddress: config.temporal.metricsAddress } : {}),
       implementations: options.implementations ?? (await loadNodeActivities(graph.definitions)),
       graph,
       sink: localSink(events),
@@ -119,29 +123,34 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
       namespace: temporalServer.namespace,
       client,
       embedded: !!temporalServer.process,
+      taskQueuePrefix: prefix,
     },
     workerToken: workerToken(dataDir, config.workerToken),
     async health(): Promise<Health> {
-      const check = async (probe: () => Promise<boolean>) => probe().catch(() => false);
-      const [temporalOk, documentsOk, blobsOk, vectorsOk] = await Promise.all([
-        check(async () => {
+      const check = async (kind: string, probe: () => Promise<boolean>) => {
+        const started = performance.now();
+        const ok = await probe().catch(() => false);
+        return { ok, kind, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+      };
+      const [temporal, documentsHealth, blobsHealth, vectorsHealth] = await Promise.all([
+        check(temporalServer.process ? 'dev-server' : 'cluster', async () => {
           await connection.healthService.check({});
           return true;
         }),
-        check(() => documents.health()),
-        check(() => blobs.health()),
-        check(() => vectors.health()),
+        check(documents.kind, () => documents.health()),
+        check(blobs.kind, () => blobs.health()),
+        check(vectors.kind, () => vectors.health()),
       ]);
       return {
-        ok: temporalOk && documentsOk && blobsOk && vectorsOk,
+        ok: temporal.ok && documentsHealth.ok && blobsHealth.ok && vectorsHealth.ok,
         temporal: {
-          ok: temporalOk,
+          ...temporal,
           address: temporalServer.address,
           embedded: !!temporalServer.process,
         },
-        documents: { ok: documentsOk, kind: documents.kind },
-        blobs: { ok: blobsOk, kind: blobs.kind },
-        vectors: { ok: vectorsOk, kind: vectors.kind },
+        documents: documentsHealth,
+        blobs: blobsHealth,
+        vectors: vectorsHealth,
         providers: describeProviders(providers),
       };
     },

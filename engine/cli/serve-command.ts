@@ -4,6 +4,7 @@
  */
 import type { LabConfig } from '../config';
 import { readEngineInfo, writeEngineInfo, createEngine } from '../engine';
+import { createLogger, lineLogOf } from '../logging';
 import { buildServer } from '../server/app';
 import { parseCommand, parseWholeNumber } from './args';
 import type { CliIO } from './io';
@@ -23,11 +24,15 @@ export async function serveCommand(args: string[], io: CliIO, config: LabConfig)
   const engine = await createEngine({
     config,
     startWorker: !flags['no-worker'],
-    log: (line) => io.err(line),
+    // LAB_LOG_FORMAT: human lines (as ever) or one JSON object per line.
+    log: lineLogOf(
+      createLogger({ format: config.logFormat, write: (line) => io.err(line), plainText: true }),
+    ),
   });
   const server = buildServer(engine, {
     maxActiveRunsPerUser: maxRuns,
-    log: (level, message) => io.err(`${level}: ${message}`),
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    log: createLogger({ format: config.logFormat, write: (line) => io.err(line) }).log,
   });
   let url: string;
   try {

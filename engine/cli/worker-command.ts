@@ -1,6 +1,7 @@
 /** `charlab worker [--queues lab-cpu,lab-gpu,lab-io] [--server URL]`: a worker process of its own. */
 import type { LabConfig } from '../config';
 import { parseQueues } from '../temporal/task-queues';
+import { createLogger, lineLogOf } from '../logging';
 import { runWorkerProcess } from '../worker/process';
 import { parseCommand, parseServerUrl, UsageError } from './args';
 import type { CliIO } from './io';
@@ -22,7 +23,9 @@ export async function workerCommand(args: string[], io: CliIO, config: LabConfig
     config,
     ...(queues ? { queues } : {}),
     ...(flags.server === undefined ? {} : { serverUrl: parseServerUrl(flags.server) }),
-    log: (line) => io.out(line),
+    log: lineLogOf(
+      createLogger({ format: config.logFormat, write: (line) => io.out(line), plainText: true }),
+    ),
   });
   return 0;
 }

@@ -18,11 +18,18 @@ import {
 import type { DocumentStore } from '../stores/ports';
 
 export type RunEventListener = (event: RunEvent) => void;
+/** See EventHub.tap. */
+export type RunEventTap = (event: RunEvent, stored: boolean) => void;
 
 export class EventHub {
   private readonly listeners = new Map<string, Set<RunEventListener>>();
   /** Serialises snapshot updates per run so concurrent appends cannot lose one. */
   private readonly snapshotQueues = new Map<string, Promise<void>>();
+  /** Where appended events also go for other API replicas (engine/server/replicas.ts). */
+  private relay: RunEventListener | undefined;
+
+  /** Observers of every event this process sees, told whether it stored it (metrics). */
+  private readonly taps = new Set<RunEventTap>();
 
   constructor(private readonly documents: DocumentStore) {}
 
@@ -31,8 +38,33 @@ export class EventHub {
     const event = await this.documents.events.append(input);
     if (!event) return null;
     if (isMilestone(event)) await this.persistSnapshot(event);
-    for (const listener of this.listeners.get(event.runId) ?? []) listener(event);
+    this.deliver(event, true);
+    this.relay?.(event);
     return event;
+  }
+
+  /**
+   * Sees every event once: `stored` is true for those stored through this hub, false for those
+   * another replica stored and relayed here — so counters that count only stored events,
+   * summed over replicas, count each event once. Returns the untap function.
+   */
+  tap(listener: RunEventTap): () => void {
+    this.taps.add(listener);
+    return () => void this.taps.delete(listener);
+  }
+
+  /**
+   * Pushes an already stored event to this process's listeners only: how an event another
+   * replica appended arrives here. Watchers drop repeats and fill gaps from the store.
+   */
+  deliver(event: RunEvent, stored = false): void {
+    for (const listener of this.listeners.get(event.runId) ?? []) listener(event);
+    for (const tap of this.taps) tap(event, stored);
+  }
+
+  /** Sends every event appended here on to other replicas too; undefined stops it. */
+  setRelay(relay: RunEventListener | undefined): void {
+    this.relay = relay;
   }
 
   async since(runId: string, sinceSeq = 0): Promise<RunEvent[]> {

@@ -28,6 +28,8 @@ import { systemRoutes } from './routes/system';
 import { templateRoutes } from './routes/templates';
 import { workflowRoutes } from './routes/workflows';
 import { createRedactor, secretsOf } from './secrets';
+import { linkReplicas, type ReplicaLink } from './replicas';
+import { createServerMetrics, metricsRoute } from './metrics';
 import { attachSockets } from './sockets';
 import { TemplateCatalog } from './templates';
 
@@ -55,6 +57,8 @@ export interface ServerOptions {
   probe?: MediaProber | false;
   /** Trust X-Forwarded-For (behind a load balancer); off by default. */
   trustProxy?: boolean;
+  /** LAB_REDIS_URL: replicas sharing this Redis share Socket.IO and live run events. */
+  redisUrl?: string;
   log?: ServerLog;
 }
 
@@ -157,11 +161,18 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
     maxHttpBufferSize: 4 * 1024 * 1024,
   });
   attachSockets(io, engine, { redact, log });
+  const metrics = createServerMetrics(engine, { io, log });
+  metricsRoute(app, metrics);
+  let replicas: ReplicaLink | undefined;
 
   return {
     app,
     io,
     async listen(host = '127.0.0.1', port = 8080) {
+      // Linked before listening, so no watcher can join before other replicas' events arrive.
+      if (options.redisUrl && !replicas) {
+        replicas = await linkReplicas(io, engine.events, options.redisUrl, log);
+      }
       await app.listen({ host, port });
       const address = app.server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -173,6 +184,9 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
       io.of('/workers').disconnectSockets(true);
       io.engine.close();
       await app.close();
+      metrics.close();
+      await replicas?.close();
+      replicas = undefined;
     },
   };
 }

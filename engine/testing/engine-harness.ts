@@ -11,6 +11,7 @@ import type { NodeActivity } from '../worker/node-api';
 import type { Engine } from '../engine-types';
 import { createEngine } from '../engine';
 import type { QueueName } from '../temporal/task-queues';
+import type { LineLog } from '../logging';
 
 export interface TestEngine {
   engine: Engine;
@@ -54,6 +55,8 @@ export interface StartTestEngineOptions {
   implementations?: Record<string, NodeActivity>;
   /** Queues the in-process worker polls (all by default). */
   workerQueues?: readonly QueueName[];
+  /** Engine and worker log lines (tests of what gets logged). */
+  log?: LineLog;
 }
 
 export async function startTestEngine(options: StartTestEngineOptions = {}): Promise<TestEngine> {
@@ -65,6 +68,7 @@ export async function startTestEngine(options: StartTestEngineOptions = {}): Pro
     startWorker: options.startWorker ?? true,
     ...(options.implementations ? { implementations: options.implementations } : {}),
     ...(options.workerQueues ? { workerQueues: options.workerQueues } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
   return {
     engine,

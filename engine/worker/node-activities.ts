@@ -23,6 +23,7 @@ import type { ProviderConfig } from '../config';
 import { chooseProvider } from '../providers/choice';
 import type { BlobStore, DocumentStore } from '../stores/ports';
 import type { ProgressSink } from './progress-sink';
+import type { LineLog } from '../logging';
 
 export interface NodeActivityDeps {
   /** Node definitions: providers, fan-out and cacheability come from them. */
@@ -33,7 +34,8 @@ export interface NodeActivityDeps {
   blobs: BlobStore;
   artifacts: ArtifactService;
   providers: ProviderConfig;
-  log?: (line: string) => void;
+  /** Lines about a node carry its run, node and item in `fields` (JSON logs). */
+  log?: LineLog;
 }
 
 /** Heartbeat details: small, so they fit Temporal's payload limits comfortably. */
@@ -94,7 +96,10 @@ async function runNodeActivity(
         { key: `act:${randomUUID()}`, type, at: new Date().toISOString(), ...eventBase, ...fields },
       ])
       .catch((error: unknown) =>
-        deps.log?.(`could not report ${type} for ${input.nodeId}: ${String(error)}`),
+        deps.log?.(`could not report ${type} for ${input.nodeId}: ${String(error)}`, {
+          level: 'warn',
+          ...eventBase,
+        }),
       );
 
   await emit('node.started', {
@@ -146,6 +151,7 @@ async function runNodeActivity(
     log: (message) =>
       deps.log?.(
         `[${input.nodeId}${input.index !== undefined ? `#${input.index}` : ''}] ${message}`,
+        { ...eventBase, nodeType: input.type, attempt },
       ),
   };
 

@@ -9,6 +9,7 @@ import { graphSchema } from '../../nodes/definitions';
 import { ArtifactService } from '../artifacts/artifact-service';
 import { DEFAULT_TEMPORAL_NAMESPACE, type LabConfig } from '../config';
 import { readEngineInfo, workerToken } from '../engine';
+import type { LineLog } from '../logging';
 import { openStores } from '../stores';
 import { ALL_QUEUES, type QueueName } from '../temporal/task-queues';
 import { socketSink } from './progress-sink';
@@ -20,12 +21,12 @@ export interface WorkerProcessOptions {
   queues?: readonly QueueName[];
   /** The API server's base URL, e.g. http://127.0.0.1:8080 (`--server`); beats LAB_SERVER_URL. */
   serverUrl?: string;
-  log?: (line: string) => void;
+  log?: LineLog;
 }
 
 export async function runWorkerProcess(options: WorkerProcessOptions): Promise<void> {
   const { config } = options;
-  const log = options.log ?? ((line: string) => console.log(line));
+  const log: LineLog = options.log ?? ((line: string) => console.log(line));
   const { dataDir } = config;
   // A worker on the server's machine finds Temporal and the server in the data dir.
   const engineInfo = readEngineInfo(dataDir);
@@ -50,6 +51,8 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
     taskQueuePrefix: config.taskQueuePrefix,
     gpuSlots: config.gpuSlots,
     temporalLogLevel: config.temporal.logLevel,
+    logFormat: config.logFormat,
+    ...(config.temporal.metricsAddress ? { metricsAddress: config.temporal.metricsAddress } : {}),
     implementations: await loadNodeActivities(graphSchema.definitions),
     graph: graphSchema,
     sink,

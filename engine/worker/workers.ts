@@ -4,6 +4,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { TemporalLogLevel } from '../config';
+import { formatLogLine, type LogFormat, type LogLevel } from '../logging';
 import { TASK_QUEUES, type QueueName } from '../temporal/task-queues';
 import { createNodeActivities, type NodeActivityDeps } from './node-activities';
 import { createReportActivities } from './report-activities';
@@ -22,6 +23,13 @@ export interface StartWorkersOptions extends NodeActivityDeps {
    * runtime is one per process, so the first workers started in a process set it.
    */
   temporalLogLevel: TemporalLogLevel;
+  /** `config.logFormat` (LAB_LOG_FORMAT): how the SDK's log lines are written. */
+  logFormat?: LogFormat;
+  /**
+   * `config.temporal.metricsAddress` (LAB_WORKER_METRICS_ADDRESS): the runtime serves its
+   * Prometheus metrics (task slots, poll and schedule latencies, …) on `host:port`/metrics.
+   */
+  metricsAddress?: string;
 }
 
 export interface RunningWorkers {
@@ -32,8 +40,15 @@ export interface RunningWorkers {
 
 let temporalRuntimeInstalled = false;
 
-/** The SDK logs every worker state change at INFO; keep its output to warnings unless asked. */
-function installTemporalRuntime(level: TemporalLogLevel): void {
+/**
+ * The SDK logs every worker state change at INFO; keep its output to warnings unless asked.
+ * The runtime is one per process, and so is its metrics endpoint.
+ */
+function installTemporalRuntime(
+  level: TemporalLogLevel,
+  format: LogFormat,
+  metricsAddress: string | undefined,
+): void {
   if (temporalRuntimeInstalled) return;
   temporalRuntimeInstalled = true;
   try {
@@ -42,9 +57,34 @@ function installTemporalRuntime(level: TemporalLogLevel): void {
         // One worker per queue is deliberate: a queue with only workflows or only activities
         // is not worth a warning.
         if (/^No (activities|workflows|Nexus services) registered/.test(entry.message)) return;
-        const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-        console.error(`${at} [${entry.level}] ${entry.message}`, entry.meta ?? '');
+        const at = new Date(Number(entry.timestampNanos / 1_000_000n));
+        if (format === 'json') {
+          const sdkLevel = entry.level.toLowerCase();
+          const jsonLevel: LogLevel =
+            sdkLevel === 'warn' || sdkLevel === 'error' || sdkLevel === 'info' ? sdkLevel : 'debug';
+          // The SDK's meta names Temporal's ids (workflowId, its runId): kept apart from ours.
+          console.error(
+            formatLogLine(
+              'json',
+              jsonLevel,
+              entry.message,
+              { source: 'temporal', temporal: entry.meta },
+              at,
+            ),
+          );
+          return;
+        }
+        console.error(`${at.toISOString()} [${entry.level}] ${entry.message}`, entry.meta ?? '');
       }),
+      ...(metricsAddress
+        ? {
+            telemetryOptions: {
+              metrics: {
+                prometheus: { bindAddress: metricsAddress, useSecondsForDurations: true },
+              },
+            },
+          }
+        : {}),
     });
   } catch {
     // Already installed by the host process (e.g. a test): keep its logger.
@@ -52,7 +92,11 @@ function installTemporalRuntime(level: TemporalLogLevel): void {
 }
 
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
-  installTemporalRuntime(options.temporalLogLevel);
+  installTemporalRuntime(
+    options.temporalLogLevel,
+    options.logFormat ?? 'text',
+    options.metricsAddress,
+  );
   const connection = await NativeConnection.connect({ address: options.address });
   const activities = {
     ...createNodeActivities(options),
