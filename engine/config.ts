@@ -112,6 +112,12 @@ export const CONFIG_VARIABLES = [
     description: 'the bucket for artifacts, created if missing',
   },
   {
+    name: 'LAB_ARTIFACT_REDIRECT',
+    default: '`off`',
+    description:
+      '`presigned`: artifact downloads redirect to an S3 presigned URL (the S3 endpoint must be reachable by browsers)',
+  },
+  {
     name: 'S3_REGION',
     default: "the server's default",
     description: 'S3 region',
@@ -288,6 +294,8 @@ export interface LabConfig {
   taskQueuePrefix: string;
   /** LAB_GPU_SLOTS: concurrent activities on lab-gpu, one per GPU. */
   gpuSlots: number;
+  /** LAB_ARTIFACT_REDIRECT=presigned: downloads redirect to the blob store's presigned URLs. */
+  artifactRedirect: 'off' | 'presigned';
   /** LAB_MAX_RUNS_PER_USER: runs one user may have in flight (`charlab serve --max-runs`). */
   maxRunsPerUser: number;
   /** LAB_LOG_FORMAT: human lines or one JSON object per line. */
@@ -329,6 +337,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
       Number.MAX_SAFE_INTEGER,
       'a whole number from 1 up (one activity slot per GPU)',
     ),
+    artifactRedirect: oneOf(env, 'LAB_ARTIFACT_REDIRECT', ['off', 'presigned'] as const, 'off'),
     maxRunsPerUser: wholeNumber(
       env,
       'LAB_MAX_RUNS_PER_USER',

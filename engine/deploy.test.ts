@@ -71,6 +71,8 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   FFMPEG_PATH: 'the image installs ffmpeg on PATH',
   FFPROBE_PATH: 'the image installs ffprobe beside ffmpeg',
   LAB_FONT_FILE: 'the image installs DejaVu, which fontconfig finds',
+  LAB_ARTIFACT_REDIRECT:
+    "MinIO sits on the compose network, out of browsers' reach, so downloads stream through the API",
 };
 
 /** What the production shape needs set: on every service of ours, then by role. */

@@ -9,6 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef } from '../graph/values';
 import { probe } from '../media/ffmpeg';
+import { buildServer } from '../server/app';
 import type { RunSnapshot } from '../runs/events';
 import { temporalUnavailable } from '../testing/engine-harness';
 import {
@@ -96,6 +97,26 @@ describe.skipIf(missing)('the template on MongoDB, S3 and Qdrant', () => {
     const mp4 = await lab.engine.artifacts.toLocalFile(video!);
     expect((await ffprobeVideo(mp4)).codec).toBe('h264');
     expect(await probe(mp4)).toMatchObject({ hasAudio: true, audioCodec: 'aac' });
+
+    // With LAB_ARTIFACT_REDIRECT=presigned the API hands the download to S3.
+    const redirecting = buildServer(lab.engine, {
+      rateLimit: false,
+      artifactRedirect: 'presigned',
+    });
+    try {
+      const redirect = await redirecting.app.inject({
+        method: 'GET',
+        url: `/api/artifacts/${video!.id}`,
+      });
+      expect(redirect.statusCode).toBe(302);
+      const location = String(redirect.headers.location);
+      expect(location.startsWith(s3.endpoint)).toBe(true);
+      const direct = await fetch(location, { headers: { range: 'bytes=0-99' } });
+      expect(direct.status).toBe(206);
+      expect((await direct.arrayBuffer()).byteLength).toBe(100);
+    } finally {
+      await redirecting.close();
+    }
 
     // Nothing of the run lives in the data dir's embedded stores.
     const files = await readdir(lab.dataDir);

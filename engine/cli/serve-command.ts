@@ -31,6 +31,7 @@ export async function serveCommand(args: string[], io: CliIO, config: LabConfig)
   });
   const server = buildServer(engine, {
     maxActiveRunsPerUser: maxRuns,
+    artifactRedirect: config.artifactRedirect,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
     log: createLogger({ format: config.logFormat, write: (line) => io.err(line) }).log,
   });

@@ -53,6 +53,8 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions | false;
   /** Default 8. */
   maxActiveRunsPerUser?: number;
+  /** LAB_ARTIFACT_REDIRECT: `presigned` sends downloads to the blob store's presigned URLs. */
+  artifactRedirect?: 'off' | 'presigned';
   /** Reads duration and size of uploaded video/audio; ffprobe by default, `false` to skip. */
   probe?: MediaProber | false;
   /** Trust X-Forwarded-For (behind a load balancer); off by default. */
@@ -85,6 +87,7 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
     maxImagesPerCharacter: options.maxImagesPerCharacter ?? 20,
     rateLimit: options.rateLimit ?? { max: 600, windowMs: 60_000 },
     maxActiveRunsPerUser: options.maxActiveRunsPerUser ?? 8,
+    artifactRedirect: options.artifactRedirect ?? 'off',
     probe:
       options.probe ??
       ((file) =>

@@ -33,6 +33,8 @@ export interface ResolvedServerOptions {
   maxImagesPerCharacter: number;
   rateLimit: RateLimitOptions | false;
   maxActiveRunsPerUser: number;
+  /** `presigned`: downloads redirect to the blob store's presigned URL when it has one. */
+  artifactRedirect: 'off' | 'presigned';
   probe: MediaProber | false;
   log: ServerLog;
 }

@@ -141,6 +141,15 @@ export interface BlobStore {
   stream(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
   /** A local file path holding the bytes (the file itself, or a downloaded copy) for ffmpeg. */
   toLocalFile(sha256: string): Promise<string>;
+  /**
+   * A time-limited URL that serves the bytes directly (S3 presigned GET), for stores that have
+   * one; the API may redirect downloads to it instead of streaming them itself.
+   */
+  presignedGetUrl?(
+    sha256: string,
+    expirySec?: number,
+    options?: { contentDisposition?: string },
+  ): Promise<string>;
   health(): Promise<boolean>;
 }
 
