@@ -35,6 +35,7 @@ import type {
   WorkflowCollection,
   WorkflowRecord,
 } from '../ports';
+import { checkFieldName, checkLimit, checkRecordId, unmatchableValue } from '../checks';
 import { requireNextRevision, withRevision } from './workflow-revision';
 
 /** A stored document: the escaped record plus `_id`. */
@@ -86,9 +87,6 @@ const EVENT_INDEXES: IndexDescription[] = [
   { name: 'run_seq', key: { runId: 1, seq: 1 }, unique: true },
   { name: 'run_key', key: { runId: 1, key: 1 }, unique: true },
 ];
-
-/** Top-level field names only, as in the SQLite adapter, so both refuse the same queries. */
-const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** How long health() waits for a ping before calling the server unhealthy. */
 const HEALTH_TIMEOUT_MS = 5_000;
@@ -236,23 +234,14 @@ class MongoRecordCollection<T extends { id: string }> implements Collection<T> {
         // holding the value; SQLite compares the whole field, so arrays are ruled out.
         conditions.push({ [path]: value }, { [path]: { $not: { $type: 'array' } } });
       } else {
-        throw new LabError(
-          'invalid_query',
-          `where.${field} is ${Array.isArray(value) ? 'an array' : 'an object'}; ` +
-            `only strings, numbers, booleans and null can be matched in ${this.name}`,
-        );
+        throw unmatchableValue(field, value, this.name);
       }
     }
     const sort: Sort = options.orderByDesc
       ? { [this.fieldPath(options.orderByDesc)]: -1, _id: 1 }
       : { _id: 1 };
     if (options.limit !== undefined) {
-      if (!Number.isInteger(options.limit) || options.limit < 0) {
-        throw new LabError(
-          'invalid_query',
-          `limit must be a whole number ≥ 0, got ${String(options.limit)}`,
-        );
-      }
+      checkLimit(options.limit);
       // MongoDB reads limit(0) as "no limit".
       if (options.limit === 0) return [];
     }
@@ -264,12 +253,7 @@ class MongoRecordCollection<T extends { id: string }> implements Collection<T> {
   }
 
   async put(record: T): Promise<void> {
-    if (typeof record?.id !== 'string' || record.id === '') {
-      throw new LabError(
-        'invalid_record',
-        `a record for ${this.name} needs a non-empty string id; set record.id before saving`,
-      );
-    }
+    checkRecordId(record, this.name);
     const document: Stored = { ...toStoredDocument(record), _id: record.id };
     // Two first saves of one id may both try to insert; the loser's retry then replaces.
     for (let attempt = 1; ; attempt += 1) {
@@ -288,12 +272,7 @@ class MongoRecordCollection<T extends { id: string }> implements Collection<T> {
 
   /** The stored name of a top-level field; checked like the SQLite adapter's JSON paths. */
   private fieldPath(field: string): string {
-    if (!FIELD_NAME.test(field)) {
-      throw new LabError(
-        'invalid_query',
-        `"${field}" is not a top-level field name of ${this.name}; use letters, digits and _`,
-      );
-    }
+    checkFieldName(field, this.name);
     return encodeKey(field, true);
   }
 }

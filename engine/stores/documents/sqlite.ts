@@ -23,6 +23,7 @@ import type {
   WorkflowRecord,
 } from '../ports';
 import { openSqliteDatabase, type SqliteMigration } from '../sqlite-database';
+import { checkFieldName, checkLimit, checkRecordId, unmatchableValue } from '../checks';
 import { requireNextRevision, withRevision } from './workflow-revision';
 
 const COLLECTION_TABLES = ['workflows', 'characters', 'runs', 'artifacts', 'external_tasks'];
@@ -54,9 +55,6 @@ const MIGRATIONS: readonly SqliteMigration[] = [
     ].join('\n'),
   },
 ];
-
-/** Top-level field names only: they are spliced into JSON paths, so nothing else gets in. */
-const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** DocumentStore on better-sqlite3; the file is `<dataDir>/lab.db`. */
 export class SqliteDocumentStore implements DocumentStore {
@@ -137,11 +135,7 @@ class SqliteCollection<T extends { id: string }> implements Collection<T> {
         conditions.push(`json_extract(data, ${path}) = ?`);
         values.push(value);
       } else {
-        throw new LabError(
-          'invalid_query',
-          `where.${field} is ${Array.isArray(value) ? 'an array' : 'an object'}; ` +
-            `only strings, numbers, booleans and null can be matched in ${this.table}`,
-        );
+        throw unmatchableValue(field, value, this.table);
       }
     }
     let sql = `SELECT data FROM ${this.table}`;
@@ -150,12 +144,7 @@ class SqliteCollection<T extends { id: string }> implements Collection<T> {
       ? ` ORDER BY json_extract(data, ${this.jsonPath(options.orderByDesc)}) DESC, id`
       : ' ORDER BY id';
     if (options.limit !== undefined) {
-      if (!Number.isInteger(options.limit) || options.limit < 0) {
-        throw new LabError(
-          'invalid_query',
-          `limit must be a whole number ≥ 0, got ${String(options.limit)}`,
-        );
-      }
+      checkLimit(options.limit);
       sql += ` LIMIT ${options.limit}`;
     }
     const rows = this.db.prepare<(string | number)[], { data: string }>(sql).all(...values);
@@ -163,12 +152,7 @@ class SqliteCollection<T extends { id: string }> implements Collection<T> {
   }
 
   async put(record: T): Promise<void> {
-    if (typeof record?.id !== 'string' || record.id === '') {
-      throw new LabError(
-        'invalid_record',
-        `a record for ${this.table} needs a non-empty string id; set record.id before saving`,
-      );
-    }
+    checkRecordId(record, this.table);
     this.putStatement.run(record.id, JSON.stringify(record));
   }
 
@@ -178,12 +162,7 @@ class SqliteCollection<T extends { id: string }> implements Collection<T> {
 
   /** A literal JSON path; the field name is checked so it cannot break out of the quotes. */
   private jsonPath(field: string): string {
-    if (!FIELD_NAME.test(field)) {
-      throw new LabError(
-        'invalid_query',
-        `"${field}" is not a top-level field name of ${this.table}; use letters, digits and _`,
-      );
-    }
+    checkFieldName(field, this.table);
     return `'$.${field}'`;
   }
 }

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import { LabError } from '../../errors';
 import type { VectorHit, VectorStore } from '../ports';
+import { checkLimit } from '../checks';
 import { checkName, checkVector, dimensionMismatch } from './checks';
 
 /** The UUID namespace of Character Lab's point ids (UUIDv5, RFC 9562 §5.5). Never change it. */
@@ -152,9 +153,7 @@ export class QdrantVectorStore implements VectorStore {
     filter?: Record<string, string>,
   ): Promise<VectorHit[]> {
     checkName('collection', collection);
-    if (!Number.isInteger(limit) || limit < 0) {
-      throw new LabError('invalid_query', `limit must be a whole number ≥ 0, got ${String(limit)}`);
-    }
+    checkLimit(limit);
     checkVector(vector, 'query');
     const must = Object.entries(filter ?? {}).map(([key, value]) => matchCondition(key, value));
     let dimension = await this.knownDimension(collection);

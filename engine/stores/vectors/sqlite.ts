@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { LabError } from '../../errors';
 import type { VectorHit, VectorStore } from '../ports';
+import { checkLimit } from '../checks';
 import { checkName, checkVector, dimensionMismatch } from './checks';
 import { openSqliteDatabase, type SqliteMigration } from '../sqlite-database';
 
@@ -106,9 +107,7 @@ export class SqliteVectorStore implements VectorStore {
     filter?: Record<string, string>,
   ): Promise<VectorHit[]> {
     checkName('collection', collection);
-    if (!Number.isInteger(limit) || limit < 0) {
-      throw new LabError('invalid_query', `limit must be a whole number ≥ 0, got ${String(limit)}`);
-    }
+    checkLimit(limit);
     const query = toUnit(vector, 'query');
     const loaded = this.load(collection);
     if (!loaded || limit === 0) return [];
