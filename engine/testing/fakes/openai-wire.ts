@@ -5,13 +5,51 @@
  * own wording for a missing or wrong key — which shows the key masked, never whole.
  */
 import type { ServerResponse } from 'node:http';
-import { sendJson } from './http-fake';
+import { sendJson, type FakeHttpServer, type RecordedRequest } from './http-fake';
 
 export interface OpenAIErrorBody {
   message: string;
   type?: string;
   param?: string | null;
   code?: string | null;
+}
+
+/**
+ * What every fake OpenAI endpoint has: its key, the SDK's base URL, the recorded requests and
+ * a queue of scripted replies. Subclasses answer their endpoint in `handle`.
+ */
+export abstract class FakeOpenAIEndpoint<Reply> {
+  protected readonly replies: Reply[] = [];
+  /** Numbers request ids, as the real API gives each request one. */
+  protected counter = 0;
+
+  protected constructor(
+    protected readonly http: FakeHttpServer,
+    readonly apiKey: string,
+  ) {
+    http.handler = (req, res) => this.handle(req, res);
+  }
+
+  protected abstract handle(req: RecordedRequest, res: ServerResponse): Promise<void>;
+
+  /** The base URL to give the SDK (`…/v1`). */
+  get baseURL(): string {
+    return `${this.http.url}/v1`;
+  }
+
+  get requests(): RecordedRequest[] {
+    return this.http.requests;
+  }
+
+  /** Queues answers for the next requests, in order. */
+  reply(...replies: Reply[]): this {
+    this.replies.push(...replies);
+    return this;
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
 }
 
 /** Answers an OpenAI-shaped error. */

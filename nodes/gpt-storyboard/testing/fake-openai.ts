@@ -11,7 +11,11 @@ import {
   sendJson,
   type RecordedRequest,
 } from '../../../engine/testing/fakes/http-fake';
-import { openAIAuthProblem, sendOpenAIError } from '../../../engine/testing/fakes/openai-wire';
+import {
+  FakeOpenAIEndpoint,
+  openAIAuthProblem,
+  sendOpenAIError,
+} from '../../../engine/testing/fakes/openai-wire';
 
 /** One scripted answer; unscripted requests get the default storyboard. */
 export type FakeOpenAIReply =
@@ -68,28 +72,16 @@ export const DEFAULT_FAKE_STORYBOARD = {
   ],
 };
 
-export class FakeOpenAI {
-  readonly apiKey: string;
-  private readonly replies: FakeOpenAIReply[] = [];
-  private counter = 0;
-
+export class FakeOpenAI extends FakeOpenAIEndpoint<FakeOpenAIReply> {
   private constructor(
-    private readonly http: FakeHttpServer,
+    http: FakeHttpServer,
     private readonly options: FakeOpenAIOptions,
   ) {
-    this.apiKey = options.apiKey ?? 'sk-test-fake';
+    super(http, options.apiKey ?? 'sk-test-fake');
   }
 
   static async start(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
-    const http = await FakeHttpServer.start();
-    const fake = new FakeOpenAI(http, options);
-    http.handler = (req, res) => fake.handle(req, res);
-    return fake;
-  }
-
-  /** The base URL to give the SDK (`…/v1`). */
-  get baseURL(): string {
-    return `${this.http.url}/v1`;
+    return new FakeOpenAI(await FakeHttpServer.start(), options);
   }
 
   /** Every request to /v1/chat/completions, in order. */
@@ -97,21 +89,7 @@ export class FakeOpenAI {
     return this.http.requestsTo('POST', '/v1/chat/completions');
   }
 
-  get requests(): RecordedRequest[] {
-    return this.http.requests;
-  }
-
-  /** Queues answers for the next requests, in order. */
-  reply(...replies: FakeOpenAIReply[]): this {
-    this.replies.push(...replies);
-    return this;
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+  protected async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const requestId = `req_fake_${++this.counter}`;
     const error = (
       status: number,

@@ -21,7 +21,11 @@ import {
   type RecordedRequest,
 } from '../../../engine/testing/fakes/http-fake';
 import { OPENAI_VOICES } from '../definition';
-import { openAIAuthProblem, sendOpenAIError } from '../../../engine/testing/fakes/openai-wire';
+import {
+  FakeOpenAIEndpoint,
+  openAIAuthProblem,
+  sendOpenAIError,
+} from '../../../engine/testing/fakes/openai-wire';
 
 /** The sample rate of OpenAI's wav and pcm output. */
 export const SPEECH_SAMPLE_RATE = 24_000;
@@ -60,28 +64,16 @@ const FIELDS = [
 const RESPONSE_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'];
 const STREAM_FORMATS = ['sse', 'audio'];
 
-export class FakeOpenAISpeech {
-  readonly apiKey: string;
-  private readonly replies: FakeSpeechReply[] = [];
-  private counter = 0;
-
+export class FakeOpenAISpeech extends FakeOpenAIEndpoint<FakeSpeechReply> {
   private constructor(
-    private readonly http: FakeHttpServer,
+    http: FakeHttpServer,
     private readonly options: FakeOpenAISpeechOptions,
   ) {
-    this.apiKey = options.apiKey ?? 'sk-test-fake-speech';
+    super(http, options.apiKey ?? 'sk-test-fake-speech');
   }
 
   static async start(options: FakeOpenAISpeechOptions = {}): Promise<FakeOpenAISpeech> {
-    const http = await FakeHttpServer.start();
-    const fake = new FakeOpenAISpeech(http, options);
-    http.handler = (req, res) => fake.handle(req, res);
-    return fake;
-  }
-
-  /** The base URL to give the SDK (`…/v1`). */
-  get baseURL(): string {
-    return `${this.http.url}/v1`;
+    return new FakeOpenAISpeech(await FakeHttpServer.start(), options);
   }
 
   /** Every request to /v1/audio/speech, in order (refused ones included). */
@@ -89,21 +81,7 @@ export class FakeOpenAISpeech {
     return this.http.requestsTo('POST', '/v1/audio/speech');
   }
 
-  get requests(): RecordedRequest[] {
-    return this.http.requests;
-  }
-
-  /** Queues answers for the next well-formed requests, in order. */
-  reply(...replies: FakeSpeechReply[]): this {
-    this.replies.push(...replies);
-    return this;
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+  protected async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const requestId = `req_fake_speech_${++this.counter}`;
     const fail = (
       status: number,
