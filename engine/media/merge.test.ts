@@ -78,6 +78,28 @@ describe('planMerge', () => {
     expect(musicOnly.audioLabel).toBe('music');
   });
 
+  it('keeps a track that ends inside the picture at full level: no fade on a narration', () => {
+    const narration = (durationSec: number) => ({
+      file: '/n.m4a',
+      probe: { formatName: 'mov,mp4,m4a', durationSec, hasVideo: false, hasAudio: true },
+    });
+    const fitted = planMerge({
+      ...size,
+      clips: [clip(2), clip(2)],
+      crossfadeSec: 0,
+      audio: narration(4.02),
+    });
+    expect(fitted.filterGraph).toContain('apad,atrim=duration=4.000[music]');
+    expect(fitted.filterGraph).not.toContain('afade');
+    const shorter = planMerge({
+      ...size,
+      clips: [clip(2), clip(2)],
+      crossfadeSec: 0,
+      audio: narration(3),
+    });
+    expect(shorter.filterGraph).not.toContain('afade');
+  });
+
   it('burns subtitles last, with the file path escaped for the filtergraph', () => {
     const plan = planMerge(
       { ...size, clips: [clip(1)], crossfadeSec: 0 },

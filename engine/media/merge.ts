@@ -52,6 +52,8 @@ export interface MergePlan {
 }
 
 const AUDIO_FORMAT = 'aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo';
+/** Encoder padding makes a track timed to the picture probe a few frames long; that is no cut. */
+const CUT_TOLERANCE_SEC = 0.1;
 
 /**
  * Plans the filter graph. Pure, so its arithmetic (offsets, durations) is testable without
@@ -115,11 +117,14 @@ export function planMerge(
 
   if (options.audio) {
     const index = clips.length;
+    // A fade-out only hides a cut: music longer than the picture fades over its last second,
+    // while a track that ends inside the picture (a narration timed to the shots) keeps its
+    // last words at full level. An unknown length counts as cut.
+    const trackSec = options.audio.probe.durationSec;
+    const isCut = trackSec === undefined || trackSec > total + CUT_TOLERANCE_SEC;
     const fadeSec = Math.min(1, total / 4);
-    parts.push(
-      `[${index}:a]${AUDIO_FORMAT},apad,atrim=duration=${seconds(total)},` +
-        `afade=t=out:st=${seconds(total - fadeSec)}:d=${seconds(fadeSec)}[music]`,
-    );
+    const fade = isCut ? `,afade=t=out:st=${seconds(total - fadeSec)}:d=${seconds(fadeSec)}` : '';
+    parts.push(`[${index}:a]${AUDIO_FORMAT},apad,atrim=duration=${seconds(total)}${fade}[music]`);
     if (audio) {
       // normalize=0 keeps the clips' own sound at full level instead of halving both.
       parts.push(
