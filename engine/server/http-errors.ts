@@ -76,6 +76,16 @@ export function toHttpError(error: unknown, limits: ErrorLimits): HttpError {
       );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return reply(400, 'invalid_request', 'the Content-Length header does not match the body');
+    // A store's pages no longer add up: say so (and where to look) instead of a bare 500.
+    case 'SQLITE_CORRUPT':
+    case 'SQLITE_CORRUPT_INDEX':
+    case 'SQLITE_NOTADB':
+      return reply(
+        503,
+        'store_damaged',
+        'a database file of the server is damaged, so this request could not be answered: ' +
+          'GET /api/health names the file; the operator restores it from a backup',
+      );
   }
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

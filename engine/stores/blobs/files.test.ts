@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -58,6 +58,31 @@ describe('FileBlobStore', () => {
     const { sha256 } = await store.put(Buffer.from('x'), 'text/plain');
     await rm(join(dataDir, 'blobs', sha256.slice(0, 2), `${sha256}.json`));
     expect(await store.stat(sha256)).toEqual({ bytes: 1, mime: 'application/octet-stream' });
+  });
+
+  it("blames itself, not the caller's file, when it cannot write", async () => {
+    const source = join(dataDir, 'frame-1.png');
+    await writeFile(source, 'frame bytes');
+    // A file where the store's temp folder belongs fails every write, even for root (who
+    // ignores a read-only mode), as a read-only or full disk would.
+    await mkdir(join(dataDir, 'blobs'), { recursive: true });
+    await writeFile(join(dataDir, 'blobs', 'tmp'), '');
+    for (const attempt of [
+      store.putFile(source, 'image/png'),
+      store.put(Buffer.from('x'), 'text/plain'),
+    ]) {
+      const error = (await attempt.catch((e: unknown) => e)) as { code: string; message: string };
+      expect(error.code).toBe('blob_store_unwritable');
+      expect(error.message).toContain('blob store');
+      expect(error.message).not.toContain(dataDir);
+    }
+  });
+
+  it('names the source file when that is what cannot be read', async () => {
+    const error = await store
+      .putFile(join(dataDir, 'missing.png'), 'image/png')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'blob_source_unreadable' });
   });
 
   it('reports unhealthy when the data dir cannot be written', async () => {

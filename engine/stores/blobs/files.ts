@@ -35,6 +35,8 @@ export class FileBlobStore implements BlobStore {
       try {
         await writeFile(tmp, bytes, { flush: true });
         await this.commit(tmp, sha256, mime);
+      } catch (error) {
+        throw unwritable(error);
       } finally {
         await rm(tmp, { force: true });
       }
@@ -62,6 +64,8 @@ export class FileBlobStore implements BlobStore {
           createWriteStream(tmp, { flush: true }),
         );
       } catch (error) {
+        // Both ends of the pipe fail with the same errno codes; the error's path says which.
+        if ((error as { path?: unknown }).path !== path) throw unwritable(error);
         if (isErrno(error, 'ENOENT') || isErrno(error, 'EISDIR') || isErrno(error, 'EACCES')) {
           throw new LabError(
             'blob_source_unreadable',
@@ -72,7 +76,11 @@ export class FileBlobStore implements BlobStore {
         throw error;
       }
       const sha256 = hash.digest('hex');
-      if (!(await exists(this.blobPath(sha256)))) await this.commit(tmp, sha256, mime);
+      if (!(await exists(this.blobPath(sha256)))) {
+        await this.commit(tmp, sha256, mime).catch((error: unknown) => {
+          throw unwritable(error);
+        });
+      }
       return { sha256, bytes: size };
     } finally {
       await rm(tmp, { force: true });
@@ -162,7 +170,9 @@ export class FileBlobStore implements BlobStore {
   }
 
   private async tmpFile(): Promise<string> {
-    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true }).catch((error: unknown) => {
+      throw unwritable(error);
+    });
     return join(this.tmpDir, `${randomUUID()}.tmp`);
   }
 
@@ -177,4 +187,26 @@ export class FileBlobStore implements BlobStore {
   private sidecarPath(sha256: string): string {
     return join(this.shardDir(sha256), `${sha256}.json`);
   }
+}
+
+/**
+ * A failure on the store's side (its folder read-only, the disk full): named as the store's,
+ * not as the caller's file, and without server paths, since the message reaches users.
+ */
+function unwritable(error: unknown): unknown {
+  if (error instanceof LabError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return error;
+  const reason =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'its disk is full'
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? 'its folder is not writable by the server'
+        : `the file system answered ${code}`;
+  return new LabError(
+    'blob_store_unwritable',
+    `the blob store (blobs/ in the data dir) cannot store files: ${reason} (${code}); ` +
+      'the operator makes it writable, then retries the run',
+    503,
+  );
 }

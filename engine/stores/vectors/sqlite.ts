@@ -10,7 +10,7 @@ import { LabError } from '../../errors';
 import type { VectorHit, VectorStore } from '../ports';
 import { checkLimit } from '../checks';
 import { checkName, checkVector, dimensionMismatch } from './checks';
-import { openSqliteDatabase, type SqliteMigration } from '../sqlite-database';
+import { openSqliteDatabase, sqliteHealthProbe, type SqliteMigration } from '../sqlite-database';
 
 const MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -44,6 +44,7 @@ export class SqliteVectorStore implements VectorStore {
   readonly kind = 'sqlite' as const;
   /** The database file. */
   readonly file: string;
+  private readonly probeHealth: () => Promise<boolean>;
   private readonly db: Database.Database;
   private readonly loaded = new Map<string, LoadedCollection | null>();
   /** PRAGMA data_version when `loaded` was last known fresh; it moves on others' commits only. */
@@ -52,6 +53,7 @@ export class SqliteVectorStore implements VectorStore {
   constructor(dataDir: string) {
     this.file = join(dataDir, 'vectors.db');
     this.db = openSqliteDatabase(this.file, MIGRATIONS);
+    this.probeHealth = sqliteHealthProbe(this.db, this.file);
     this.seenDataVersion = this.db.pragma('data_version', { simple: true }) as number;
   }
 
@@ -132,12 +134,9 @@ export class SqliteVectorStore implements VectorStore {
     this.loaded.get(collection)?.vectors.delete(id);
   }
 
+  /** Throws what is wrong, so health can say it (see sqliteHealthProbe). */
   async health(): Promise<boolean> {
-    try {
-      return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
-    } catch {
-      return false;
-    }
+    return this.probeHealth();
   }
 
   /** Closes the database file; the store is unusable afterwards. */
