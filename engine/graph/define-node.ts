@@ -86,6 +86,11 @@ export interface NodeDefinition<P extends z.ZodObject = z.ZodObject> {
    * shell resolves it and hands the activity that one provider's configuration.
    */
   providers?: readonly string[];
+  /**
+   * Providers of `providers` that `auto` never picks: they cost money per call (e.g. Runway
+   * images for key frames), so they run only when the node's `provider` param names them.
+   */
+  explicitProviders?: readonly string[];
   fanOut?: FanOutSpec;
   execution: ExecutionDefaults;
   /** False for nodes whose output depends on something other than params and inputs. */
@@ -93,7 +98,17 @@ export interface NodeDefinition<P extends z.ZodObject = z.ZodObject> {
   migrations: NodeMigration[];
   /** `workflow` nodes only: outputs from params, pure and deterministic. */
   evaluate?(params: z.infer<P>): Record<string, unknown>;
-  /** Checks zod cannot express (e.g. "a character must be chosen"); reported as `invalid_param`. */
+  /**
+   * Checks zod cannot express, run by the validator on params that passed the zod schema and
+   * reported as `invalid_param` problems with the node's id and `param` (so the studio marks
+   * the field). Two uses: a required choice ("a character must be chosen") and a provider's
+   * capability table, where one param's allowed values depend on another's (Runway's Veo
+   * makes only four ratios; gen4_turbo 2–10 s): a node keeps its per-model table beside its
+   * definition (browser-safe, e.g. nodes/runway-clip/models.ts) and returns one problem per
+   * impossible combination, its message naming the allowed values. The validator runs before
+   * every save, run and CLI validate, so an impossible combination never reaches a paid call.
+   * Pure and fast: it runs on every keystroke in the canvas.
+   */
   check?(params: z.infer<P>): ParamProblem[];
 }
 
@@ -149,6 +164,10 @@ function assertWellFormed(def: NodeDefinition): void {
   if (!/^#[0-9a-f]{6}$/i.test(def.color)) throw new Error(`${where}: color must be #rrggbb`);
   if (def.category.trim() === '') throw new Error(`${where}: category must not be empty`);
   if (def.providers) assertProviderParam(def, where);
+  for (const name of def.explicitProviders ?? []) {
+    if (!def.providers?.includes(name))
+      throw new Error(`${where}: explicit provider "${name}" is not one of its providers`);
+  }
   if (def.fanOut && !(def.fanOut.input in def.inputs)) {
     throw new Error(`${where}: fan-out input "${def.fanOut.input}" is not an input`);
   }

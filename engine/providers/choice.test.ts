@@ -27,6 +27,22 @@ describe('chooseProvider', () => {
     expect(chooseProvider(plain, 'auto', all)).toEqual({ name: 'local' });
   });
 
+  it('never picks an explicit (paid per call) provider for auto, but honours it by name', () => {
+    const framer = {
+      type: 'test-framer',
+      providers: ['a1111', 'runway'],
+      explicitProviders: ['runway'],
+    };
+    const runwayOnly = providerConfigFromEnv({ RUNWAY_API_KEY: 'key_test' }).services;
+    expect(chooseProvider(framer, 'auto', runwayOnly)).toEqual({ name: 'local' });
+    expect(chooseProvider(framer, 'runway', runwayOnly)).toMatchObject({ name: 'runway' });
+    const sdAndRunway = providerConfigFromEnv({
+      SD_API_URL: 'http://127.0.0.1:7860',
+      RUNWAY_API_KEY: 'key_test',
+    }).services;
+    expect(chooseProvider(framer, 'auto', sdAndRunway)).toMatchObject({ name: 'a1111' });
+  });
+
   it('keeps local even when a real provider is configured', () => {
     expect(chooseProvider(animator, 'local', all)).toEqual({ name: 'local' });
   });

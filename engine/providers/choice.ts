@@ -22,7 +22,7 @@ export type { ProviderChoice };
  * `provider_not_configured` when a real provider is asked for but this worker has no key/URL.
  */
 export function chooseProvider(
-  definition: Pick<NodeDefinition, 'type' | 'providers'>,
+  definition: Pick<NodeDefinition, 'type' | 'providers' | 'explicitProviders'>,
   requested: unknown,
   services: ProviderServices,
 ): ProviderChoice {
@@ -30,7 +30,10 @@ export function chooseProvider(
   const wanted = typeof requested === 'string' ? requested : 'auto';
   if (wanted === 'local') return { name: 'local' };
   if (wanted === 'auto') {
-    const configured = offered.find((service) => services[service]);
+    // Paid-per-call providers the definition marks explicit are never an automatic choice.
+    const configured = offered.find(
+      (service) => services[service] && !definition.explicitProviders?.includes(service),
+    );
     return configured ? choice(configured, services) : { name: 'local' };
   }
   const real = offered.find((service) => service === wanted);

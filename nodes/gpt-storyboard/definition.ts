@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNode } from '../../engine/graph/define-node';
+import { structuredOutputProblem } from './models';
 
 /** Turns a script (and optionally a character) into a shot list. */
 export const gptStoryboard = defineNode({
@@ -16,7 +17,8 @@ export const gptStoryboard = defineNode({
   outputs: { storyboard: { type: 'storyboard', label: 'Storyboard' } },
   params: z.object({
     provider: z.enum(['auto', 'openai', 'local']).default('auto'),
-    model: z.string().min(1).max(100).default('gpt-4o-2024-08-06'),
+    // A current alias (openai-node 6.49 ChatModel), not a dated snapshot scheduled for shutdown.
+    model: z.string().min(1).max(100).default('gpt-5.4-mini'),
     shots: z.number().int().min(1).max(24).default(4),
     shotDurationSec: z.number().min(1).max(10).default(2),
     style: z.string().max(200).default('cinematic, soft light'),
@@ -29,6 +31,11 @@ export const gptStoryboard = defineNode({
     model: { advanced: true },
     shots: { label: 'Shots (at most)' },
     shotDurationSec: { label: 'Seconds per shot' },
+  },
+  // The OpenAI model must answer with a strict JSON schema (models.ts); the local rules need none.
+  check: (params) => {
+    const problem = params.provider === 'local' ? undefined : structuredOutputProblem(params.model);
+    return problem ? [{ param: 'model', message: problem }] : [];
   },
   runsOn: 'lab-io',
   providers: ['openai'],

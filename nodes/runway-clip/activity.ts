@@ -34,7 +34,12 @@ export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) =>
       image: await readFile(frameFile),
       imageMime: frame.mime,
       shot,
-      params: { model: params.model, ratio: params.ratio, seed: params.seed },
+      params: {
+        model: params.model,
+        ratio: params.ratio,
+        seed: params.seed,
+        duration: params.duration,
+      },
       config: ctx.provider.config,
       signal: ctx.signal,
       onProgress: (fraction) => ctx.progress(fraction * 0.95, `${label}: generating`),

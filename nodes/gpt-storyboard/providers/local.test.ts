@@ -5,6 +5,7 @@ import {
   chooseCamera,
   extractDialogue,
   groupEvenly,
+  mentionsCharacter,
   splitSentences,
 } from './local';
 
@@ -148,5 +149,44 @@ describe('prompts', () => {
   it('do not end a scene with sentence punctuation before the framing words', () => {
     const [shot] = buildLocalStoryboard({ script: 'The tower rises.', params }).shots;
     expect(shot.prompt).toBe('The tower rises, low angle shot, watercolour, soft light');
+  });
+});
+
+describe('characterPresent (the frames gate skips shots without the character)', () => {
+  const mira: Character = {
+    id: 'c',
+    name: 'Mira Vale',
+    description: '',
+    referenceImages: [],
+    triggerWord: 'mira_char',
+  };
+
+  it('marks shots that name the character or speak of a person, and scenery as absent', () => {
+    const storyboard = buildLocalStoryboard({
+      script: 'The valley glows at dawn. Mira climbs the ridge. She smiles. Wind bends the grass.',
+      character: mira,
+      params: { shots: 4, shotDurationSec: 2, style: '' },
+    });
+    expect(storyboard.shots.map((shot) => shot.characterPresent)).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  it('leaves the flag out without a character', () => {
+    const storyboard = buildLocalStoryboard({
+      script: 'The valley glows at dawn.',
+      params: { shots: 1, shotDurationSec: 2, style: '' },
+    });
+    expect(storyboard.shots[0]).not.toHaveProperty('characterPresent');
+  });
+
+  it('matches whole words of the name and the trigger word, and quoted speech', () => {
+    expect(mentionsCharacter('Vale looks up.', mira)).toBe(true);
+    expect(mentionsCharacter('A mira_char portrait.', mira)).toBe(true);
+    expect(mentionsCharacter('"Run!"', mira)).toBe(true);
+    expect(mentionsCharacter('Miranda Street is empty.', mira)).toBe(false);
   });
 });

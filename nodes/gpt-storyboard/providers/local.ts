@@ -114,9 +114,28 @@ export function buildLocalStoryboard({
       camera,
       durationSec: params.shotDurationSec,
       ...(dialogue ? { dialogue } : {}),
+      ...(character ? { characterPresent: mentionsCharacter(description, character) } : {}),
     };
   });
   return storyboardSchema.parse({ title: makeTitle(sentences[0], character), shots });
+}
+
+/** Words that put a person in a sentence; a shot with none of them and no name is scenery. */
+const PERSON_WORDS =
+  /\b(he|she|him|her|his|hers|they|them|their|i|me|my|we|us|our|you|your|herself|himself)\b/i;
+
+/**
+ * Whether a shot's text shows the character: it names them (any word of the name, or the
+ * trigger word) or speaks of a person. "The valley glows at dawn." is an establishing shot the
+ * frames node's consistency gate then leaves unchecked; a wrong "present" only costs a check.
+ */
+export function mentionsCharacter(text: string, character: Character): boolean {
+  if (PERSON_WORDS.test(text) || /["“”]/.test(text)) return true;
+  const names = [...character.name.split(/\s+/), character.triggerWord ?? '']
+    .map((word) => word.trim().toLowerCase())
+    .filter((word) => word.length > 1);
+  const words = new Set(text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []);
+  return names.some((name) => words.has(name));
 }
 
 /**

@@ -2,8 +2,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LabError } from '../../../engine/errors';
 import { storyboardSchema, type Character } from '../../../engine/graph/values';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
-import { FakeOpenAI } from '../testing/fake-openai';
-import { generateStoryboardOpenAI, toCameraMove, type GenerateStoryboardArgs } from './openai';
+import { DEFAULT_FAKE_STORYBOARD, FakeOpenAI } from '../testing/fake-openai';
+import type { ChatModel } from 'openai/resources/shared';
+import { attemptsWithin, worstCaseMs } from '../../../engine/providers/openai-attempts';
+import { gptStoryboard } from '../definition';
+import {
+  DEFAULT_STORYBOARD_MODEL,
+  STORYBOARD_START_TO_CLOSE_SEC,
+  generateStoryboardOpenAI,
+  toCameraMove,
+  type GenerateStoryboardArgs,
+} from './openai';
 
 const character: Character = {
   id: 'char_mara',
@@ -33,7 +42,7 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
       script: 'Mara climbs the lighthouse. She lights the lamp.',
       character,
       params: {
-        model: 'gpt-4o-2024-08-06',
+        model: 'gpt-5.4-mini',
         shots: 4,
         shotDurationSec: 3,
         style: 'cinematic, soft light',
@@ -68,7 +77,7 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
         json_schema: { name: string; strict: boolean; schema: { required: string[] } };
       };
     };
-    expect(body.model).toBe('gpt-4o-2024-08-06');
+    expect(body.model).toBe('gpt-5.4-mini');
     expect(body.response_format.type).toBe('json_schema');
     expect(body.response_format.json_schema.name).toBe('storyboard');
     expect(body.response_format.json_schema.strict).toBe(true);
@@ -159,10 +168,43 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
     const storyboard = await generateStoryboardOpenAI(args());
 
     expect(storyboard.shots).toHaveLength(2);
-    expect(fake.completions.map((r) => r.headers['x-stainless-retry-count'])).toEqual(['0', '1']);
+    expect(fake.completions).toHaveLength(2);
   });
 
-  it('gives up after the SDK retries 5xx twice, with a retryable error', async () => {
+  it('fails for good, after one request, on a 429 that no wait can fix (insufficient_quota)', async () => {
+    fake.reply({
+      kind: 'error',
+      status: 429,
+      message:
+        'You exceeded your current quota, please check your plan and billing details. For more ' +
+        'information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      headers: fast,
+    });
+
+    const error = await generateStoryboardOpenAI(args()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(NonRetryableNodeError);
+    expect(error).toMatchObject({ code: 'openai_quota_exceeded' });
+    expect((error as Error).message).toContain('billing');
+    expect(fake.completions).toHaveLength(1);
+  });
+
+  it('keeps every attempt inside the node: slow answers time out per attempt, then retryably', async () => {
+    const slow = { kind: 'json', content: DEFAULT_FAKE_STORYBOARD, delayMs: 3_000 } as const;
+    fake.reply(slow, slow);
+
+    const error = await generateStoryboardOpenAI(
+      args({ attempts: { maxAttempts: 2, attemptTimeoutMs: 150, maxBackoffMs: 10 } }),
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(LabError);
+    expect(error).toMatchObject({ code: 'openai_timeout' });
+    expect(fake.completions).toHaveLength(2);
+  });
+
+  it('gives up after three attempts at a 5xx, with a retryable error', async () => {
     const failure = { kind: 'error', status: 503, message: 'overloaded', headers: fast } as const;
     fake.reply(failure, failure, failure);
     const error = await generateStoryboardOpenAI(args()).catch((e: unknown) => e);
@@ -237,5 +279,66 @@ describe('the fake OpenAI strict-schema check', () => {
       'additionalProperties',
     );
     expect(checkResponseFormat(format({ type: 'array', items: good }))).toContain('type: "object"');
+  });
+});
+
+describe('the OpenAI call policy of the storyboard node', () => {
+  it("fits every attempt, timeouts and pauses included, in the node's startToClose", () => {
+    expect(STORYBOARD_START_TO_CLOSE_SEC).toBe(gptStoryboard.execution.startToCloseSec);
+    const policy = attemptsWithin(gptStoryboard.execution.startToCloseSec);
+    expect(policy.maxAttempts).toBeGreaterThanOrEqual(2);
+    expect(worstCaseMs(policy)).toBeLessThan(gptStoryboard.execution.startToCloseSec * 1000);
+  });
+
+  it('defaults to a current model alias, not a dated snapshot', () => {
+    // A ChatModel of the installed SDK: a model the SDK no longer lists fails typecheck here.
+    const model: ChatModel = DEFAULT_STORYBOARD_MODEL;
+    expect(gptStoryboard.params.parse({}).model).toBe(model);
+    expect(model).not.toMatch(/\d{4}-\d{2}-\d{2}$/);
+  });
+});
+
+describe('characterPresent from the model (the frames gate skips absent shots)', () => {
+  let fake: FakeOpenAI;
+  beforeAll(async () => {
+    fake = await FakeOpenAI.start();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it('asks for it in the strict schema and carries booleans onto the shots', async () => {
+    const shot = (description: string, characterPresent: boolean | null) => ({
+      description,
+      prompt: description,
+      negativePrompt: null,
+      camera: 'static',
+      durationSec: 2,
+      dialogue: null,
+      characterPresent,
+    });
+    fake.reply({
+      kind: 'json',
+      content: {
+        title: 'Presence',
+        shots: [shot('The sea at dawn.', false), shot('Mara waves.', true), shot('Rain.', null)],
+      },
+    });
+    const storyboard = await generateStoryboardOpenAI({
+      script: 'The sea at dawn. Mara waves. Rain.',
+      character,
+      params: { model: 'gpt-5.4-mini', shots: 3, shotDurationSec: 2, style: '' },
+      config: { apiKey: fake.apiKey, baseURL: fake.baseURL },
+      signal: new AbortController().signal,
+    });
+    expect(storyboard.shots.map((s) => s.characterPresent)).toEqual([false, true, undefined]);
+    const body = fake.requests.at(-1)!.json as {
+      response_format: {
+        json_schema: { schema: { properties: { shots: { items: { required: string[] } } } } };
+      };
+    };
+    expect(body.response_format.json_schema.schema.properties.shots.items.required).toContain(
+      'characterPresent',
+    );
   });
 });

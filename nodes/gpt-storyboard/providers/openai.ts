@@ -2,14 +2,17 @@
  * The real storyboard provider: OpenAI Chat Completions with a strict JSON schema (structured
  * outputs), mapped onto the graph's storyboard value. Worker-only.
  */
-import OpenAI from 'openai';
-import {
+// HTTP errors come from the package's entry point, like the SDK's README shows. The two
+// finish-reason errors are not re-exported there; `openai/core/error` is their public home in
+// 6.x (package.json exports `./core/*`; `openai/error` is the deprecated alias, CHANGELOG
+// 5.0.0: "move misc public files to new `core/` directory, deprecate old paths").
+import OpenAI, {
   APIConnectionError,
+  APIConnectionTimeoutError,
   APIError,
   APIUserAbortError,
-  ContentFilterFinishReasonError,
-  LengthFinishReasonError,
-} from 'openai/core/error';
+} from 'openai';
+import { ContentFilterFinishReasonError, LengthFinishReasonError } from 'openai/core/error';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 import { LabError } from '../../../engine/errors';
@@ -21,6 +24,12 @@ import {
   type Storyboard,
 } from '../../../engine/graph/values';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
+import {
+  attemptsWithin,
+  isFinalQuotaError,
+  withOpenAIAttempts,
+  type OpenAIAttemptPolicy,
+} from '../../../engine/providers/openai-attempts';
 
 export interface StoryboardParams {
   model: string;
@@ -44,7 +53,18 @@ export interface GenerateStoryboardArgs {
   params: StoryboardParams;
   config: OpenAIConfig;
   signal: AbortSignal;
+  /** Attempts and per-attempt timeout; default: fits the node's 180 s startToClose. */
+  attempts?: OpenAIAttemptPolicy;
 }
+
+/**
+ * The current default model: an alias OpenAI keeps pointing at a live snapshot (openai-node
+ * 6.49 `ChatModel`), not a dated snapshot that is shut down under saved graphs.
+ */
+export const DEFAULT_STORYBOARD_MODEL = 'gpt-5.4-mini';
+
+/** The gpt-storyboard node's startToClose (definition.ts execution). */
+export const STORYBOARD_START_TO_CLOSE_SEC = 180;
 
 /** Shortest and longest shot we hand downstream (Runway clips last 2–10 s). */
 export const SHOT_DURATION_RANGE = { min: 1, max: 10 } as const;
@@ -66,19 +86,25 @@ export const storyboardResponseSchema = z.object({
       camera: z.string().describe(`The camera move, one of: ${CAMERA_MOVES.join(', ')}`),
       durationSec: z.number().describe('Shot length in seconds'),
       dialogue: z.string().nullable().describe('Spoken line or caption, or null'),
+      // Required by the strict schema the model sees; optional here only so answers recorded
+      // before it existed still parse. The frames node's consistency gate skips absent shots.
+      characterPresent: z
+        .boolean()
+        .nullable()
+        .optional()
+        .describe('Whether the main character is visible in this shot (null when there is none)'),
     }),
   ),
 });
 type StoryboardResponse = z.infer<typeof storyboardResponseSchema>;
 
 const DEFAULT_NEGATIVE_PROMPT = 'blurry, lowres, deformed, extra fingers, watermark, text';
-/** Per attempt; the SDK retries timeouts as well. */
-const REQUEST_TIMEOUT_MS = 120_000;
 
 /**
- * Asks an OpenAI model for a storyboard of the script. Refusals, truncated or filtered answers
- * and 4xx responses fail for good (NonRetryableNodeError); 429/5xx/connection errors are
- * retried twice by the SDK and then thrown as a retryable LabError.
+ * Asks an OpenAI model for a storyboard of the script. Refusals, truncated or filtered answers,
+ * 4xx responses and an exhausted quota fail for good (NonRetryableNodeError); 429/5xx,
+ * timeouts and connection errors get up to three attempts that together fit the node's
+ * startToClose, then a retryable LabError.
  */
 export async function generateStoryboardOpenAI(args: GenerateStoryboardArgs): Promise<Storyboard> {
   const { script, character, params, config, signal } = args;
@@ -97,22 +123,24 @@ export async function generateStoryboardOpenAI(args: GenerateStoryboardArgs): Pr
   const client = new OpenAI({
     apiKey: config.apiKey,
     ...(config.baseURL ? { baseURL: config.baseURL } : {}),
-    maxRetries: 2,
-    timeout: REQUEST_TIMEOUT_MS,
+    maxRetries: 0,
   });
+  const policy = args.attempts ?? attemptsWithin(STORYBOARD_START_TO_CLOSE_SEC);
 
   let response: StoryboardResponse;
   try {
-    const completion = await client.chat.completions.parse(
-      {
-        model: params.model,
-        messages: [
-          { role: 'system', content: systemPrompt(params) },
-          { role: 'user', content: userPrompt(script, character, params) },
-        ],
-        response_format: zodResponseFormat(storyboardResponseSchema, 'storyboard'),
-      },
-      { signal },
+    const completion = await withOpenAIAttempts(policy, signal, (options) =>
+      client.chat.completions.parse(
+        {
+          model: params.model,
+          messages: [
+            { role: 'system', content: systemPrompt(params) },
+            { role: 'user', content: userPrompt(script, character, params) },
+          ],
+          response_format: zodResponseFormat(storyboardResponseSchema, 'storyboard'),
+        },
+        options,
+      ),
     );
     const message = completion.choices[0]?.message;
     if (!message) {
@@ -138,7 +166,7 @@ export async function generateStoryboardOpenAI(args: GenerateStoryboardArgs): Pr
     }
     response = message.parsed;
   } catch (error) {
-    throw translateError(error, signal);
+    throw translateError(error, signal, policy);
   }
   return toStoryboard(response, params);
 }
@@ -160,6 +188,9 @@ export function toStoryboard(response: StoryboardResponse, params: StoryboardPar
       camera: toCameraMove(shot.camera),
       durationSec: clampDuration(shot.durationSec, params.shotDurationSec),
       ...(dialogue ? { dialogue } : {}),
+      ...(typeof shot.characterPresent === 'boolean'
+        ? { characterPresent: shot.characterPresent }
+        : {}),
     };
   });
   if (shots.length === 0) {
@@ -243,9 +274,25 @@ function userPrompt(
 }
 
 /** Turns SDK errors into errors a node can act on: fail for good, or retry later. */
-function translateError(error: unknown, signal: AbortSignal): unknown {
+function translateError(error: unknown, signal: AbortSignal, policy: OpenAIAttemptPolicy): unknown {
   if (error instanceof NonRetryableNodeError || error instanceof LabError) return error;
   if (error instanceof APIUserAbortError || signal.aborted) return signal.reason ?? error;
+  if (isFinalQuotaError(error)) {
+    return new NonRetryableNodeError(
+      `openai_quota_exceeded: OpenAI refused the request because the account cannot pay for it ` +
+        `(${error.code ?? error.type}); add credit or raise the limit at ` +
+        'https://platform.openai.com/settings/organization/billing, then run again',
+      'openai_quota_exceeded',
+    );
+  }
+  if (error instanceof APIConnectionTimeoutError) {
+    return new LabError(
+      'openai_timeout',
+      `openai_timeout: OpenAI did not answer within ${Math.round(policy.attemptTimeoutMs / 1000)} s, ` +
+        `${policy.maxAttempts} times; the run will retry later (fewer shots answer faster)`,
+      503,
+    );
+  }
   if (error instanceof LengthFinishReasonError) {
     return new NonRetryableNodeError(
       "openai_output_truncated: the storyboard did not fit in the model's output limit; " +

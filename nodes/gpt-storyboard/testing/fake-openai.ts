@@ -2,9 +2,26 @@
  * A fake OpenAI Chat Completions endpoint (`POST /v1/chat/completions`) speaking the real wire
  * format (reference/providers.md A.6): bearer auth, strict json_schema checks like the real
  * API's, scripted replies (content, refusal, length/content-filter finishes, HTTP errors with
- * retry headers). Test-only code.
+ * retry headers). Requests are validated against `chatRequestSchema`, written from openai-node
+ * 6.49.0's own request types (src/resources/chat/completions/completions.ts
+ * `ChatCompletionCreateParamsNonStreaming`, src/resources/shared.ts `ResponseFormat*`) and held
+ * to them at compile time, so an SDK upgrade that changes the wire shape fails typecheck here
+ * instead of the fake silently agreeing with our client. Errors are OpenAI's bodies
+ * `{ error: { message, type, param, code } }`. Test-only code.
  */
 import type { ServerResponse } from 'node:http';
+import type {
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionDeveloperMessageParam,
+  ChatCompletionSystemMessageParam,
+  ChatCompletionUserMessageParam,
+} from 'openai/resources/chat/completions';
+import type {
+  ResponseFormatJSONObject,
+  ResponseFormatJSONSchema,
+  ResponseFormatText,
+} from 'openai/resources/shared';
+import { z } from 'zod';
 import {
   FakeHttpServer,
   delay,
@@ -72,6 +89,114 @@ export const DEFAULT_FAKE_STORYBOARD = {
   ],
 };
 
+const textPart = z.object({ type: z.literal('text'), text: z.string() }).strict();
+const textContent = z.union([z.string(), z.array(textPart)]);
+const developerMessage = z
+  .object({ role: z.literal('developer'), content: textContent, name: z.string().optional() })
+  .strict();
+const systemMessage = z
+  .object({ role: z.literal('system'), content: textContent, name: z.string().optional() })
+  .strict();
+/** Text-only: the fake serves no image, audio or file parts (a subset of the SDK's type). */
+const userMessage = z
+  .object({ role: z.literal('user'), content: textContent, name: z.string().optional() })
+  .strict();
+const responseFormat = z.union([
+  z.object({ type: z.literal('text') }).strict(),
+  z.object({ type: z.literal('json_object') }).strict(),
+  z
+    .object({
+      type: z.literal('json_schema'),
+      json_schema: z
+        .object({
+          name: z.string(),
+          description: z.string().optional(),
+          schema: z.record(z.string(), z.unknown()).optional(),
+          strict: z.boolean().nullable().optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+
+/** The request bodies this fake serves, in the SDK's own shape. */
+export const chatRequestSchema = z
+  .object({
+    model: z.string(),
+    // By role, so a bad field is reported at its own path, as the API does.
+    messages: z
+      .array(z.discriminatedUnion('role', [developerMessage, systemMessage, userMessage]))
+      .min(1),
+    response_format: responseFormat.optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    max_completion_tokens: z.number().int().nullable().optional(),
+    seed: z.number().int().nullable().optional(),
+    stream: z.literal(false).nullable().optional(),
+  })
+  .strict();
+
+/** true only when A and B are assignable both ways. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Served = z.infer<typeof chatRequestSchema>;
+// Compile-time: the parts the fake models exactly match the SDK's types…
+const sameMessages: [
+  Same<z.infer<typeof developerMessage>, ChatCompletionDeveloperMessageParam>,
+  Same<z.infer<typeof systemMessage>, ChatCompletionSystemMessageParam>,
+  Same<
+    z.infer<typeof responseFormat>,
+    ResponseFormatText | ResponseFormatJSONObject | ResponseFormatJSONSchema
+  >,
+  Same<
+    Pick<Served, 'model' | 'temperature' | 'max_completion_tokens' | 'seed'>,
+    Pick<
+      ChatCompletionCreateParamsNonStreaming,
+      'model' | 'temperature' | 'max_completion_tokens' | 'seed'
+    >
+  >,
+] = [true, true, true, true];
+// …and everything it accepts is a request the SDK can send.
+const servedIsSdk: [
+  Served extends ChatCompletionCreateParamsNonStreaming ? true : false,
+  z.infer<typeof userMessage> extends ChatCompletionUserMessageParam ? true : false,
+] = [true, true];
+void sameMessages;
+void servedIsSdk;
+
+/** The API's 400 for a body the request types reject: message, param and code as it words them. */
+export function chatRequestProblem(
+  body: unknown,
+): { message: string; param: string | null; code: string | null } | undefined {
+  const parsed = chatRequestSchema.safeParse(body);
+  if (parsed.success) return undefined;
+  const issue = parsed.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    return {
+      message: `Unrecognized request argument supplied: ${issue.keys.join(', ')}`,
+      param: null,
+      code: null,
+    };
+  }
+  const param = issue.path
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : `${index ? '.' : ''}${String(part)}`,
+    )
+    .join('');
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return {
+      message: `Missing required parameter: '${param}'.`,
+      param,
+      code: 'missing_required_parameter',
+    };
+  }
+  // A value of the wrong JSON type (a union of types included) is the API's `invalid_type`.
+  const wrongType = issue.code === 'invalid_type' || issue.code === 'invalid_union';
+  return {
+    message: `Invalid ${wrongType ? 'type' : 'value'} for '${param}': ${issue.message}.`,
+    param,
+    code: wrongType ? 'invalid_type' : 'invalid_value',
+  };
+}
+
 export class FakeOpenAI extends FakeOpenAIEndpoint<FakeOpenAIReply> {
   private constructor(
     http: FakeHttpServer,
@@ -114,19 +239,14 @@ export class FakeOpenAI extends FakeOpenAIEndpoint<FakeOpenAIReply> {
       return;
     }
     const body = req.json as Record<string, unknown> | undefined;
-    if (
-      !body ||
-      typeof body.model !== 'string' ||
-      !Array.isArray(body.messages) ||
-      body.messages.length === 0
-    ) {
-      error(
-        400,
-        "Missing required parameter: 'model' or 'messages'.",
-        'invalid_request_error',
-        null,
-        'messages',
-      );
+    const shapeProblem = chatRequestProblem(body ?? {});
+    if (!body || shapeProblem) {
+      const problem = shapeProblem ?? {
+        message: "Missing required parameter: 'model'.",
+        param: 'model',
+        code: 'missing_required_parameter',
+      };
+      error(400, problem.message, 'invalid_request_error', problem.code, problem.param);
       return;
     }
     const schemaProblem = checkResponseFormat(body.response_format);

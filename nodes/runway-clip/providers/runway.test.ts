@@ -5,8 +5,9 @@ import type { ExternalTaskRecord } from '../../../engine/stores/ports';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
 import { makeMp4, makePng } from '../../../engine/testing/fakes/media';
 import { MemoryCollection } from '../../../engine/testing/fakes/memory-collection';
-import { FakeRunway } from '../testing/fake-runway';
+import { DAILY_LIMIT_429, FakeRunway } from '../testing/fake-runway';
 import {
+  buildRequest,
   clipDuration,
   renderClipRunway,
   type RenderClipArgs,
@@ -172,7 +173,50 @@ describe('renderClipRunway against a fake Runway API', () => {
       code: 'runway_content_rejected',
       message: expect.stringContaining('SAFETY.INPUT.TEXT'),
     });
-    expect(tasks.records.get(TASK_KEY)?.status).toBe('FAILED');
+    expect(tasks.records.get(TASK_KEY)?.status).toBe('REJECTED');
+  });
+
+  // Runway's /errors/task-failures: "INPUT_PREPROCESSING.SAFETY.TEXT … You should not retry".
+  it('fails for good when the prompt is rejected before processing', async () => {
+    fake.scriptNextTask({
+      status: 'FAILED',
+      failure: 'Prompt rejected',
+      failureCode: 'INPUT_PREPROCESSING.SAFETY.TEXT',
+    });
+    const error = await renderClipRunway(args()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetryableNodeError);
+    expect(error).toMatchObject({
+      code: 'runway_content_rejected',
+      message: expect.stringContaining('INPUT_PREPROCESSING.SAFETY.TEXT'),
+    });
+    expect(creates()).toHaveLength(1);
+
+    // The retry Temporal would not make, or a worker that lost the error: still no new task.
+    const again = await renderClipRunway(args()).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 'runway_content_rejected' });
+    expect(creates()).toHaveLength(1);
+  });
+
+  it('does not resubmit a resumed task that failed for good', async () => {
+    const taskId = fake.seedTask([
+      {
+        status: 'FAILED',
+        failure: 'Prompt rejected',
+        failureCode: 'INPUT_PREPROCESSING.SAFETY.TEXT',
+      },
+    ]);
+    const error = await renderClipRunway(args({ checkpoint: { taskId } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetryableNodeError);
+    expect(error).toMatchObject({ code: 'runway_content_rejected' });
+    expect(creates()).toHaveLength(0);
+    expect(tasks.records.get(TASK_KEY)).toMatchObject({ taskId, status: 'REJECTED' });
+  });
+
+  it('retries a failure of the moderation system itself (INPUT_PREPROCESSING.INTERNAL)', async () => {
+    fake.scriptNextTask({ status: 'FAILED', failureCode: 'INPUT_PREPROCESSING.INTERNAL' });
+    const error = await renderClipRunway(args()).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(NonRetryableNodeError);
+    expect(error).toMatchObject({ code: 'runway_task_failed' });
   });
 
   it('reports an internal failure of a fresh task as retryable', async () => {
@@ -186,38 +230,74 @@ describe('renderClipRunway against a fake Runway API', () => {
     expect(error).toMatchObject({ code: 'runway_task_failed' });
   });
 
-  it('backs off and retries 429 and 502 on submit', async () => {
+  it('backs off and retries 502 and 503 on submit', async () => {
     fake.failNextCreate(
-      { status: 429, body: { error: 'You have exceeded your daily generation quota' } },
       { status: 502, body: { error: 'Bad gateway' } },
+      { status: 503, body: { error: 'Shedding load' } },
     );
     await expect(renderClipRunway(args())).resolves.toBeInstanceOf(Buffer);
     expect(creates()).toHaveLength(3);
   });
 
-  it('gives up on a persistent 429 with a retryable error', async () => {
-    const quota = { status: 429, body: { error: 'You have exceeded your daily generation quota' } };
-    fake.failNextCreate(quota, quota, quota, quota, quota);
+  // /usage/tiers: no per-minute limit; over the daily generation limit, creation answers 429.
+  it('does not retry a 429 on submit: the daily generation limit is used up', async () => {
+    fake.failNextCreate(DAILY_LIMIT_429);
     const error = await renderClipRunway(args()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LabError);
+    expect(error).toBeInstanceOf(NonRetryableNodeError);
     expect(error).toMatchObject({
-      code: 'runway_rate_limited',
+      code: 'runway_daily_limit',
       message: expect.stringContaining('daily generation quota'),
     });
-    expect(creates()).toHaveLength(5);
+    expect(creates()).toHaveLength(1);
+  });
+
+  it('refuses a combination the model cannot make before any call', async () => {
+    for (const params of [
+      { model: 'veo3.1', ratio: '960:960', seed: 7 },
+      { model: 'gen4_turbo', ratio: '1280:720', seed: 7, duration: 12 },
+      { model: 'gen3a_turbo', ratio: '1280:720', seed: 7 },
+      { model: 'veo3', ratio: '1280:720', seed: 7 },
+    ]) {
+      const error = await renderClipRunway(args({ params })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NonRetryableNodeError);
+      expect(error).toMatchObject({ code: 'runway_bad_params' });
+    }
+    expect(
+      await renderClipRunway(
+        args({ params: { model: 'veo3.1', ratio: '960:960', seed: 7 } }),
+      ).catch((e: Error) => e.message),
+    ).toContain('1280:720, 720:1280, 1080:1920, 1920:1080');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('sends a Veo request its schema takes: a Veo ratio and duration 4, 6 or 8', async () => {
+    await renderClipRunway(args({ params: { model: 'veo3.1_fast', ratio: '1080:1920', seed: 9 } }));
+    expect(creates()[0].json).toMatchObject({
+      model: 'veo3.1_fast',
+      ratio: '1080:1920',
+      duration: 4,
+      seed: 9,
+    });
+  });
+
+  it('sends an explicit duration instead of the shot length', async () => {
+    await renderClipRunway(
+      args({ params: { model: 'gen4_turbo', ratio: '960:960', seed: 7, duration: 7 } }),
+    );
+    expect(creates()[0].json).toMatchObject({ duration: 7, ratio: '960:960' });
+  });
+
+  it('retries a 429 while polling (no new task is paid for)', async () => {
+    const taskId = fake.seedTask([{ status: 'SUCCEEDED' }]);
+    fake.failNextPoll(DAILY_LIMIT_429);
+    await expect(renderClipRunway(args({ checkpoint: { taskId } }))).resolves.toBeInstanceOf(
+      Buffer,
+    );
+    expect(creates()).toHaveLength(0);
+    expect(polls()).toHaveLength(2);
   });
 
   it('fails for good on 4xx: invalid body, bad key', async () => {
-    const badRatio = await renderClipRunway(
-      args({ params: { model: 'veo3.1', ratio: '960:960', seed: 7 } }),
-    ).catch((e: unknown) => e);
-    expect(badRatio).toBeInstanceOf(NonRetryableNodeError);
-    expect(badRatio).toMatchObject({
-      code: 'runway_bad_request',
-      message: expect.stringContaining('Validation of body failed'),
-    });
-    expect(creates()).toHaveLength(1);
-
     await expect(
       renderClipRunway(
         args({ config: { apiKey: 'key_wrong', baseURL: fake.url, pollIntervalMs: 10 } }),
@@ -285,8 +365,34 @@ describe('clipDuration', () => {
     expect(clipDuration('gen4_turbo', 30)).toBe(10);
     expect(clipDuration('veo3.1', 7.2)).toBe(8);
     expect(clipDuration('veo3.1', 2)).toBe(4);
-    expect(clipDuration('gen3a_turbo', 8)).toBe(10);
-    expect(clipDuration('future_model', 12)).toBe(10);
+    expect(clipDuration('veo3.1_fast', 5.5)).toBe(6);
+  });
+
+  it('knows no model Runway has dropped', () => {
+    expect(() => clipDuration('gen3a_turbo', 8)).toThrow('unknown Runway model');
+    expect(() => clipDuration('future_model', 12)).toThrow('unknown Runway model');
+  });
+});
+
+describe('buildRequest', () => {
+  const png = Buffer.from('89504e470d0a1a0a', 'hex');
+
+  it('cuts promptText to 1000 UTF-16 code units without splitting a surrogate pair', () => {
+    // 998 letters then an emoji (2 code units) and more: the cut at 1000 lands inside nothing,
+    // 999 letters then the emoji: the cut at 1000 would split it, so it stops at 999.
+    for (const letters of [998, 999]) {
+      const prompt = `${'a'.repeat(letters)}😀😀 the rest`;
+      const { promptText } = buildRequest({
+        image: png,
+        imageMime: 'image/png',
+        shot: { ...shot, prompt },
+        params: { model: 'gen4_turbo', ratio: '1280:720', seed: 1 },
+      });
+      expect(promptText.length).toBeLessThanOrEqual(1000);
+      // No lone surrogate: a high half without its low half.
+      expect(promptText).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+      expect(promptText.length).toBe(letters === 998 ? 1000 : 999);
+    }
   });
 });
 

@@ -1,9 +1,20 @@
 /**
- * A fake Runway API (reference/providers.md B.2–B.6): `POST /v1/image_to_video` with auth,
- * version header and body validation, `GET /v1/tasks/{id}` walking a scripted status sequence
- * (PENDING → RUNNING{progress} → SUCCEEDED{output} by default, or FAILED{failureCode}),
- * `DELETE /v1/tasks/{id}`, and pre-signed output URLs on a fake CDN that expire on demand and
- * reject an Authorization header like S3 does. Test-only code.
+ * A fake Runway API following @runwayml/sdk 4.20.1 (request and response types) and
+ * docs.dev.runwayml.com as of 2026-11 (/errors/errors, /errors/task-failures, /usage/tiers,
+ * /assets/inputs); see also reference/providers.md B.2–B.6.
+ * - `POST /v1/image_to_video` and `POST /v1/text_to_image` check auth and the version header,
+ *   then validate the body with schemas written from the SDK's per-model request types
+ *   (runway-schemas.ts; tsc proves them equal to the SDK types), answering 400
+ *   `{ error, issues }` like Runway; a created task answers `{ id, estimatedCost: { credits } }`.
+ * - A 429 on creation is what Runway sends when the organization's daily generation limit is
+ *   used up (there is no per-minute limit; over-concurrency tasks are THROTTLED instead):
+ *   `failNextCreate(DAILY_LIMIT_429)`.
+ * - `GET /v1/tasks/{id}` walks a scripted status sequence (PENDING → RUNNING{progress} →
+ *   SUCCEEDED{output} by default, or FAILED{failure, failureCode} with Runway's codes);
+ *   `DELETE` cancels a live task and deletes a finished one (404 afterwards).
+ * - Outputs are pre-signed URLs on a fake CDN that expire on demand and reject an
+ *   Authorization header like S3 does.
+ * Test-only code.
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -13,6 +24,7 @@ import {
   sendJson,
   type RecordedRequest,
 } from '../../../engine/testing/fakes/http-fake';
+import { imageToVideoSchema, textToImageSchema } from './runway-schemas';
 
 export type FakeTaskStatus =
   'PENDING' | 'THROTTLED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -26,13 +38,31 @@ export interface FakeTaskStep {
 }
 
 export interface FakeRunwayOptions {
-  /** The MP4 every succeeded task outputs. */
+  /** The MP4 every succeeded image_to_video task outputs. */
   mp4: Buffer;
+  /** The PNG every succeeded text_to_image task outputs. */
+  png?: Buffer;
   apiKey?: string;
 }
 
+/** Runway's answer to a task creation over the organization's daily generation limit. */
+export const DAILY_LIMIT_429 = {
+  status: 429,
+  body: { error: 'You have exceeded your daily generation quota' },
+};
+
+/** Credits per output second (video) or per image: the most a task may charge (estimatedCost). */
+const CREDITS: Record<string, number> = {
+  gen4_turbo: 5,
+  'gen4.5': 12,
+  'veo3.1': 40,
+  'veo3.1_fast': 15,
+  gen4_image: 8,
+};
+
 interface FakeTask {
   id: string;
+  kind: 'video' | 'image';
   createdAt: string;
   steps: FakeTaskStep[];
   cursor: number;
@@ -50,19 +80,6 @@ export const DEFAULT_TASK_STEPS: FakeTaskStep[] = [
   { status: 'SUCCEEDED' },
 ];
 
-const RATIOS: Record<string, string[]> = {
-  gen4_turbo: ['1280:720', '720:1280', '1104:832', '832:1104', '960:960', '1584:672'],
-  'gen4.5': ['1280:720', '720:1280', '1104:832', '832:1104', '960:960', '1584:672'],
-  'veo3.1': ['1280:720', '720:1280', '1080:1920', '1920:1080'],
-  'veo3.1_fast': ['1280:720', '720:1280', '1080:1920', '1920:1080'],
-};
-const DURATIONS: Record<string, (d: number) => boolean> = {
-  gen4_turbo: (d) => Number.isInteger(d) && d >= 2 && d <= 10,
-  'gen4.5': (d) => Number.isInteger(d) && d >= 2 && d <= 10,
-  'veo3.1': (d) => [4, 6, 8].includes(d),
-  'veo3.1_fast': (d) => [4, 6, 8].includes(d),
-};
-
 export class FakeRunway {
   readonly apiKey: string;
   readonly tasks = new Map<string, FakeTask>();
@@ -72,6 +89,7 @@ export class FakeRunway {
     body: unknown;
     headers?: Record<string, string>;
   }[] = [];
+  private readonly pollFailures: { status: number; body: unknown }[] = [];
   private expireDownloads = 0;
 
   private constructor(
@@ -115,9 +133,15 @@ export class FakeRunway {
     return this;
   }
 
+  /** Makes the next task GETs fail, in order (e.g. a 429 or 502 while polling). */
+  failNextPoll(...failures: { status: number; body: unknown }[]): this {
+    this.pollFailures.push(...failures);
+    return this;
+  }
+
   /** A task that exists already, as if an earlier attempt had submitted it. */
-  seedTask(steps: FakeTaskStep[] = DEFAULT_TASK_STEPS): string {
-    return this.addTask(steps).id;
+  seedTask(steps: FakeTaskStep[] = DEFAULT_TASK_STEPS, kind: 'video' | 'image' = 'video'): string {
+    return this.addTask(steps, kind).id;
   }
 
   /** The next `count` output downloads answer 403, as an expired pre-signed URL does. */
@@ -129,9 +153,10 @@ export class FakeRunway {
     return this.http.close();
   }
 
-  private addTask(steps: FakeTaskStep[]): FakeTask {
+  private addTask(steps: FakeTaskStep[], kind: 'video' | 'image'): FakeTask {
     const task: FakeTask = {
       id: randomUUID(),
+      kind,
       createdAt: new Date().toISOString(),
       steps,
       cursor: 0,
@@ -155,12 +180,19 @@ export class FakeRunway {
         error: 'Missing or unsupported X-Runway-Version header. Use 2024-11-06.',
       });
     }
-    if (req.method === 'POST' && req.path === '/v1/image_to_video') return this.create(req, res);
+    if (req.method === 'POST' && req.path === '/v1/image_to_video')
+      return this.create(req, res, 'video');
+    if (req.method === 'POST' && req.path === '/v1/text_to_image')
+      return this.create(req, res, 'image');
     const match = /^\/v1\/tasks\/([^/]+)$/.exec(req.path);
     if (match) {
       const task = this.tasks.get(decodeURIComponent(match[1]));
       if (!task || task.deleted) return sendJson(res, 404, { error: 'Task not found' });
-      if (req.method === 'GET') return sendJson(res, 200, this.view(task));
+      if (req.method === 'GET') {
+        const failure = this.pollFailures.shift();
+        if (failure) return sendJson(res, failure.status, failure.body);
+        return sendJson(res, 200, this.view(task));
+      }
       if (req.method === 'DELETE') {
         const status = this.current(task).status;
         if (['PENDING', 'THROTTLED', 'RUNNING'].includes(status)) task.cancelled = true;
@@ -172,14 +204,24 @@ export class FakeRunway {
     sendJson(res, 404, { error: 'Not found' });
   }
 
-  private create(req: RecordedRequest, res: ServerResponse): void {
+  private create(req: RecordedRequest, res: ServerResponse, kind: 'video' | 'image'): void {
     const failure = this.createFailures.shift();
     if (failure) return sendJson(res, failure.status, failure.body, failure.headers);
-    const issues = validate(req.json as Record<string, unknown> | undefined);
-    if (issues.length > 0)
-      return sendJson(res, 400, { error: 'Validation of body failed', issues });
-    const task = this.addTask(this.scripts.shift() ?? DEFAULT_TASK_STEPS);
-    sendJson(res, 200, { id: task.id });
+    const parsed = (kind === 'video' ? imageToVideoSchema : textToImageSchema).safeParse(req.json);
+    if (!parsed.success) {
+      return sendJson(res, 400, {
+        error: 'Validation of body failed',
+        issues: parsed.error.issues.map((issue) => ({
+          path: issue.path.map(String),
+          message: issue.message,
+        })),
+      });
+    }
+    const body = parsed.data;
+    const task = this.addTask(this.scripts.shift() ?? DEFAULT_TASK_STEPS, kind);
+    const seconds = 'duration' in body && typeof body.duration === 'number' ? body.duration : 5;
+    const credits = (CREDITS[body.model] ?? 0) * (kind === 'video' ? seconds : 1);
+    sendJson(res, 200, { id: task.id, estimatedCost: { credits } });
   }
 
   private current(task: FakeTask): FakeTaskStep {
@@ -200,7 +242,7 @@ export class FakeRunway {
       ...(step.status === 'SUCCEEDED'
         ? {
             output: [
-              `${this.url}/cdn/${task.id}/v${task.urlVersion}/video.mp4?X-Amz-Expires=86400&X-Amz-Signature=fake`,
+              `${this.url}/cdn/${task.id}/v${task.urlVersion}/${task.kind === 'video' ? 'video.mp4' : 'image.png'}?X-Amz-Expires=86400&X-Amz-Signature=fake`,
             ],
           }
         : {}),
@@ -214,7 +256,7 @@ export class FakeRunway {
   }
 
   private download(req: RecordedRequest, res: ServerResponse): void {
-    const match = /^\/cdn\/([^/]+)\/v(\d+)\/video\.mp4$/.exec(req.path);
+    const match = /^\/cdn\/([^/]+)\/v(\d+)\/(video\.mp4|image\.png)$/.exec(req.path);
     const task = match ? this.tasks.get(match[1]) : undefined;
     if (!task || !match) return sendJson(res, 404, { error: 'NoSuchKey' });
     if (req.headers.authorization) {
@@ -228,64 +270,11 @@ export class FakeRunway {
       }
       return sendJson(res, 403, { error: 'AccessDenied: Request has expired' });
     }
+    if (task.kind === 'image') {
+      if (!this.options.png)
+        return sendJson(res, 500, { error: 'the fake was started without a png' });
+      return sendBytes(res, 200, this.options.png, 'image/png');
+    }
     sendBytes(res, 200, this.options.mp4, 'video/mp4');
   }
-}
-
-function validate(
-  body: Record<string, unknown> | undefined,
-): { path: string[]; message: string }[] {
-  if (!body) return [{ path: [], message: 'Expected a JSON object' }];
-  const issues: { path: string[]; message: string }[] = [];
-  const model = body.model;
-  if (typeof model !== 'string' || !RATIOS[model])
-    issues.push({ path: ['model'], message: `Invalid model ${String(model)}` });
-  const image = body.promptImage;
-  if (
-    typeof image !== 'string' ||
-    !(
-      /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+=*$/.test(image) ||
-      image.startsWith('https://')
-    )
-  ) {
-    issues.push({
-      path: ['promptImage'],
-      message: 'Expected an HTTPS URL, a runway:// URI or a base64 data URI',
-    });
-  } else if (image.length >= 5 * 1024 * 1024) {
-    issues.push({ path: ['promptImage'], message: 'Data URI must be under 5 MB' });
-  }
-  if (
-    body.promptText !== undefined &&
-    (typeof body.promptText !== 'string' ||
-      body.promptText.length > 1000 ||
-      body.promptText.length === 0)
-  ) {
-    issues.push({ path: ['promptText'], message: 'Expected 1 to 1000 characters' });
-  }
-  if (typeof model === 'string' && RATIOS[model] && !RATIOS[model].includes(body.ratio as string)) {
-    issues.push({ path: ['ratio'], message: `Invalid ratio for ${model}: ${String(body.ratio)}` });
-  }
-  if (
-    typeof model === 'string' &&
-    DURATIONS[model] &&
-    body.duration !== undefined &&
-    !DURATIONS[model](Number(body.duration))
-  ) {
-    issues.push({
-      path: ['duration'],
-      message: `Invalid duration for ${model}: ${String(body.duration)}`,
-    });
-  }
-  if (
-    body.seed !== undefined &&
-    !(
-      Number.isInteger(body.seed) &&
-      (body.seed as number) >= 0 &&
-      (body.seed as number) <= 4_294_967_295
-    )
-  ) {
-    issues.push({ path: ['seed'], message: 'Expected an integer from 0 to 4294967295' });
-  }
-  return issues;
 }

@@ -178,11 +178,121 @@ describe('renderFrameComfyUI against a fake ComfyUI server', () => {
     const promptId = fake.promptIds.at(-1)!;
     const [interrupt] = fake.requestsTo('POST', '/interrupt');
     expect(interrupt.json).toEqual({ prompt_id: promptId });
-    expect(fake.requestsTo('POST', '/queue')[0].json).toEqual({ delete: [promptId] });
     await vi.waitFor(() =>
       expect(fake.history.get(promptId)?.status.messages.map(([type]) => type)).toContain(
         'execution_interrupted',
       ),
     );
+  });
+
+  describe('with IP-Adapter reference conditioning', () => {
+    let ip: FakeComfyUI;
+    beforeAll(async () => {
+      ip = await FakeComfyUI.start({
+        png,
+        ipAdapter: true,
+        loras: ['characters/mara_v2.safetensors'],
+      });
+    });
+    afterAll(async () => {
+      await ip.close();
+    });
+
+    it('uploads the reference and patches the sampler model through IPAdapterAdvanced', async () => {
+      const face = await makePng(64, 64);
+      const frame = await renderFrameComfyUI(
+        args({
+          config: { url: ip.url, pollIntervalMs: 20 },
+          reference: { mode: 'ip-adapter', weight: 0.75, images: [face] },
+        }),
+      );
+
+      expect(frame.equals(png)).toBe(true);
+      const { prompt } = ip.requestsTo('POST', '/prompt')[0].json as { prompt: ComfyGraph };
+      const load = Object.entries(prompt).find(([, node]) => node.class_type === 'LoadImage')!;
+      const loader = Object.entries(prompt).find(
+        ([, node]) => node.class_type === 'IPAdapterUnifiedLoader',
+      )!;
+      const apply = Object.entries(prompt).find(
+        ([, node]) => node.class_type === 'IPAdapterAdvanced',
+      )!;
+      const sampler = Object.values(prompt).find((node) => node.class_type === 'KSampler')!;
+      expect(ip.inputFile(load[1].inputs.image as string)?.equals(face)).toBe(true);
+      expect(loader[1].inputs).toMatchObject({ model: ['10', 0], preset: 'PLUS FACE (portraits)' });
+      expect(apply[1].inputs).toMatchObject({
+        model: [loader[0], 0],
+        ipadapter: [loader[0], 1],
+        image: [load[0], 0],
+        weight: 0.75,
+        weight_type: 'linear',
+      });
+      expect(sampler.inputs.model).toEqual([apply[0], 0]);
+    });
+
+    it('fails for good, naming the extension, when the server lacks the IP-Adapter nodes', async () => {
+      const error = await renderFrameComfyUI(
+        args({ reference: { mode: 'ip-adapter', weight: 0.7, images: [png] } }),
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NonRetryableNodeError);
+      expect(error).toMatchObject({ code: 'sd_ip_adapter_missing' });
+      expect((error as Error).message).toContain('ComfyUI_IPAdapter_plus');
+      expect(fake.requestsTo('POST', '/prompt')).toHaveLength(0);
+    });
+  });
+
+  describe('on a ComfyUI build whose /interrupt ignores prompt_id', () => {
+    let old: FakeComfyUI;
+    beforeAll(async () => {
+      old = await FakeComfyUI.start({ png, targetedInterrupt: false });
+    });
+    afterAll(async () => {
+      await old.close();
+    });
+
+    it('dequeues its waiting prompt and leaves the running one (someone else’s) alone', async () => {
+      old.setRenderMs(600);
+      const theirs = old.otherUsersPrompt();
+      const controller = new AbortController();
+      const render = renderFrameComfyUI(
+        args({
+          character: undefined,
+          signal: controller.signal,
+          config: { url: old.url, pollIntervalMs: 20 },
+        }),
+      );
+      await vi.waitFor(() => expect(old.promptIds).toHaveLength(1));
+      controller.abort(new Error('node cancelled'));
+      await expect(render).rejects.toThrow('node cancelled');
+
+      const ours = old.promptIds[0];
+      expect(old.requestsTo('POST', '/interrupt')).toHaveLength(0);
+      expect(old.requestsTo('POST', '/queue')[0].json).toEqual({ delete: [ours] });
+      await vi.waitFor(() => expect(old.history.get(theirs)?.status.status_str).toBe('success'), {
+        timeout: 3_000,
+      });
+      expect(old.history.has(ours)).toBe(false);
+    });
+
+    it('interrupts when its own prompt is the one running', async () => {
+      old.setRenderMs(10_000);
+      const controller = new AbortController();
+      const render = renderFrameComfyUI(
+        args({
+          character: undefined,
+          signal: controller.signal,
+          config: { url: old.url, pollIntervalMs: 20 },
+        }),
+      );
+      await vi.waitFor(() => expect(old.runningId).toBeDefined());
+      const ours = old.runningId!;
+      controller.abort(new Error('node cancelled'));
+      await expect(render).rejects.toThrow('node cancelled');
+
+      await vi.waitFor(() =>
+        expect(old.history.get(ours)?.status.messages.map(([type]) => type)).toContain(
+          'execution_interrupted',
+        ),
+      );
+    });
   });
 });

@@ -3,7 +3,7 @@
  * KSampler → SaveImage) queued with `POST /prompt`, followed over `/ws?clientId=` (falling back
  * to polling `/history/{id}` when the socket is unavailable), the PNG fetched from `/view`.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { LabError } from '../../../engine/errors';
 import type { Character, Shot } from '../../../engine/graph/values';
@@ -51,7 +51,23 @@ interface ServerCatalogue {
   loras: string[];
   samplers: string[];
   schedulers: string[];
+  /** ComfyUI_IPAdapter_plus's choices, when a reference is asked for and the nodes exist. */
+  ipAdapter?: { preset: string; weightType: string };
 }
+
+/** The reference image as the graph uses it: an uploaded input file and a weight. */
+export interface ComfyReference {
+  /** The LoadImage `image` value (`subfolder/name` of the upload). */
+  image: string;
+  weight: number;
+}
+
+/** Presets of IPAdapterUnifiedLoader, most identity-preserving first. */
+const IP_ADAPTER_PRESETS = [
+  'PLUS FACE (portraits)',
+  'PLUS (high strength)',
+  'STANDARD (medium strength)',
+];
 
 type Failure = { kind: 'failed'; message: string } | { kind: 'interrupted' };
 type Outcome = { kind: 'done'; entry: HistoryEntry } | Failure;
@@ -87,8 +103,14 @@ export async function renderFrameComfyUI(args: RenderFrameArgs): Promise<Buffer>
   const { shot, character, params, config, signal, onProgress } = args;
   const server = config.url;
   const pollMs = config.pollIntervalMs ?? 1_000;
-  const catalogue = await readCatalogue(server, signal);
-  const graph = buildComfyGraph(shot, character, params, catalogue);
+  const catalogue = await readCatalogue(server, signal, args.reference !== undefined);
+  const reference = args.reference
+    ? {
+        image: await uploadReference(server, args.reference.images[0]!, signal),
+        weight: args.reference.weight,
+      }
+    : undefined;
+  const graph = buildComfyGraph(shot, character, params, catalogue, reference);
 
   const clientId = randomUUID();
   const deadline = AbortSignal.any([signal, AbortSignal.timeout(RENDER_TIMEOUT_MS)]);
@@ -133,18 +155,22 @@ export async function renderFrameComfyUI(args: RenderFrameArgs): Promise<Buffer>
 /**
  * The API-format txt2img graph (reference C.2). With a character LoRA, LoraLoader sits
  * between the checkpoint and everything that uses MODEL or CLIP, and the trigger word leads
- * the prompt.
+ * the prompt. With a reference, IPAdapterUnifiedLoader + IPAdapterAdvanced
+ * (cubiq/ComfyUI_IPAdapter_plus) patch the MODEL the sampler uses with the LoadImage'd face.
  */
 export function buildComfyGraph(
   shot: Shot,
   character: Character | undefined,
   params: SdRenderParams,
   catalogue: ServerCatalogue,
+  reference?: ComfyReference,
 ): ComfyGraph {
   const checkpoint = pickCheckpoint(params.checkpoint, catalogue.checkpoints);
   const { sampler, scheduler } = mapSampler(params.sampler, catalogue);
   const lora = character?.lora ? pickLora(character.lora.name, catalogue.loras) : undefined;
-  const modelSource = lora ? ['10', 0] : ['4', 0];
+  const baseModel = lora ? ['10', 0] : ['4', 0];
+  const ipAdapter = reference ? catalogue.ipAdapter : undefined;
+  const modelSource = ipAdapter ? ['13', 0] : baseModel;
   const clipSource = lora ? ['10', 1] : ['4', 1];
   const trigger = character?.triggerWord?.trim();
   const positive =
@@ -194,7 +220,58 @@ export function buildComfyGraph(
       },
     };
   }
+  if (reference && ipAdapter) {
+    graph['11'] = { class_type: 'LoadImage', inputs: { image: reference.image } };
+    graph['12'] = {
+      class_type: 'IPAdapterUnifiedLoader',
+      inputs: { model: baseModel, preset: ipAdapter.preset },
+    };
+    graph['13'] = {
+      class_type: 'IPAdapterAdvanced',
+      inputs: {
+        model: ['12', 0],
+        ipadapter: ['12', 1],
+        image: ['11', 0],
+        weight: reference.weight,
+        weight_type: ipAdapter.weightType,
+        combine_embeds: 'concat',
+        start_at: 0,
+        end_at: 1,
+        embeds_scaling: 'V only',
+      },
+    };
+  }
   return graph;
+}
+
+/**
+ * Uploads the reference image as a ComfyUI input (`POST /upload/image`, multipart), named by
+ * its content so the same face is stored once; returns the LoadImage value.
+ */
+async function uploadReference(
+  server: string,
+  image: Buffer,
+  signal: AbortSignal,
+): Promise<string> {
+  const name = `charlab_ref_${createHash('sha256').update(image).digest('hex').slice(0, 16)}.png`;
+  const form = new FormData();
+  form.append('image', new Blob([new Uint8Array(image)], { type: 'image/png' }), name);
+  form.append('type', 'input');
+  form.append('subfolder', 'charlab');
+  form.append('overwrite', 'true');
+  const stored = await sdJson<{ name?: string; subfolder?: string }>(
+    server,
+    joinUrl(server, '/upload/image'),
+    { method: 'POST', body: form, signal, timeoutMs: 60_000 },
+  );
+  if (!stored.name) {
+    throw new LabError(
+      'sd_bad_response',
+      `sd_bad_response: ${redactUrl(server)} accepted the reference upload without a file name; the run will retry`,
+      502,
+    );
+  }
+  return stored.subfolder ? `${stored.subfolder}/${stored.name}` : stored.name;
 }
 
 function pickCheckpoint(wanted: string, available: string[]): string {
@@ -260,25 +337,52 @@ function mapSampler(
   return { sampler, scheduler };
 }
 
-/** Reads the valid checkpoint, LoRA, sampler and scheduler names from `/object_info`. */
-async function readCatalogue(server: string, signal: AbortSignal): Promise<ServerCatalogue> {
+/**
+ * Reads the valid checkpoint, LoRA, sampler and scheduler names from `/object_info`, and with
+ * `withIpAdapter` the IP-Adapter nodes' choices; a server without those nodes (`{}` for an
+ * unknown class) fails the node with what to install, before anything is queued.
+ */
+async function readCatalogue(
+  server: string,
+  signal: AbortSignal,
+  withIpAdapter: boolean,
+): Promise<ServerCatalogue> {
   const info = (name: string) =>
     sdJson<Record<string, { input?: { required?: Record<string, unknown> } }>>(
       server,
       joinUrl(server, `/object_info/${name}`),
       { signal, timeoutMs: SHORT_TIMEOUT_MS },
-    ).then((body) => body[name]?.input?.required ?? {});
-  const [checkpoint, lora, sampler] = await Promise.all([
+    ).then((body) => body[name]?.input?.required);
+  const [checkpoint = {}, lora = {}, sampler = {}, loader, apply] = await Promise.all([
     info('CheckpointLoaderSimple'),
     info('LoraLoader'),
     info('KSampler'),
+    withIpAdapter ? info('IPAdapterUnifiedLoader') : undefined,
+    withIpAdapter ? info('IPAdapterAdvanced') : undefined,
   ]);
-  return {
+  const catalogue: ServerCatalogue = {
     checkpoints: comboOptions(checkpoint.ckpt_name),
     loras: comboOptions(lora.lora_name),
     samplers: comboOptions(sampler.sampler_name),
     schedulers: comboOptions(sampler.scheduler),
   };
+  if (!withIpAdapter) return catalogue;
+  if (!loader || !apply) {
+    throw new NonRetryableNodeError(
+      `sd_ip_adapter_missing: the ComfyUI server at ${redactUrl(server)} has no ` +
+        `${!loader ? 'IPAdapterUnifiedLoader' : 'IPAdapterAdvanced'} node; install ` +
+        'cubiq/ComfyUI_IPAdapter_plus (with its models/ipadapter and CLIP-Vision files) and restart, ' +
+        "or set the node's reference param to none",
+      'sd_ip_adapter_missing',
+    );
+  }
+  const presets = comboOptions(loader.preset);
+  const weightTypes = comboOptions(apply.weight_type);
+  catalogue.ipAdapter = {
+    preset: IP_ADAPTER_PRESETS.find((preset) => presets.includes(preset)) ?? presets[0] ?? '',
+    weightType: weightTypes.includes('linear') ? 'linear' : (weightTypes[0] ?? 'linear'),
+  };
+  return catalogue;
 }
 
 /** Combo inputs are `[[...options], {...}]` (classic) or `["COMBO", {options: [...]}]` (newer). */
@@ -462,21 +566,53 @@ async function fetchOutput(
   return png;
 }
 
-/** Best effort: drop the prompt from the queue if it waits, interrupt it if it runs. */
+/**
+ * Best effort: drop the prompt from the queue while it waits, interrupt it only while it runs.
+ * ComfyUI builds before targeted interrupts (server.py `post_interrupt` without the
+ * `prompt_id` branch) ignore the body and stop whatever runs — possibly another user's
+ * prompt — so `/interrupt` is sent only after `GET /queue` shows ours is the running one, on
+ * every build. A server whose queue cannot be read gets the dequeue only, never a blind
+ * interrupt.
+ */
 async function cancelPrompt(server: string, promptId: string): Promise<void> {
   const quiet = { signal: new AbortController().signal, timeoutMs: 5_000 } as const;
-  await Promise.allSettled([
+  const where = async (): Promise<'running' | 'pending' | 'gone' | 'unknown'> => {
+    try {
+      const queue = await sdJson<{ queue_running?: unknown[][]; queue_pending?: unknown[][] }>(
+        server,
+        joinUrl(server, '/queue'),
+        quiet,
+      );
+      // Items are [number, prompt_id, prompt, extra_data, outputs_to_execute].
+      if (queue.queue_running?.some((item) => item[1] === promptId)) return 'running';
+      if (queue.queue_pending?.some((item) => item[1] === promptId)) return 'pending';
+      return 'gone';
+    } catch {
+      return 'unknown';
+    }
+  };
+  const dequeue = () =>
     sdRequest(server, joinUrl(server, '/queue'), {
       ...quiet,
       method: 'POST',
       body: { delete: [promptId] },
-    }),
+    }).catch(() => undefined);
+  const interrupt = () =>
     sdRequest(server, joinUrl(server, '/interrupt'), {
       ...quiet,
       method: 'POST',
       body: { prompt_id: promptId },
-    }),
-  ]);
+    }).catch(() => undefined);
+
+  const state = await where();
+  if (state === 'running') {
+    await interrupt();
+    return;
+  }
+  if (state === 'gone') return;
+  await dequeue();
+  // It may have started between the look and the delete, which only touches pending prompts.
+  if (state === 'pending' && (await where()) === 'running') await interrupt();
 }
 
 /** Opens `/ws?clientId=`; resolves undefined (polling fallback) when the socket cannot open. */

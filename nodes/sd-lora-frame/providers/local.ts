@@ -18,6 +18,11 @@ export interface LocalFrameArgs {
   characterName?: string;
   /** A local file holding the character's first reference image, if it has one. */
   referenceImage?: string;
+  /**
+   * Another take of the same shot (a regenerated shot's seed): shifts the palette, so a
+   * rejected frame comes back visibly different. Absent: the shot's classic card.
+   */
+  variant?: number;
   width: number;
   height: number;
   workDir: string;
@@ -42,7 +47,9 @@ export async function renderLocalFrame(args: LocalFrameArgs): Promise<LocalFrame
     await readImageInfo(args.referenceImage, "the character's reference image", args.binaries);
   }
   const font = await findFontFile(args.binaries.fontFile);
-  const palette = paletteFor(`${shot.prompt}\n${shot.description}`);
+  const palette = paletteFor(
+    `${shot.prompt}\n${shot.description}${args.variant !== undefined ? `\n#${args.variant}` : ''}`,
+  );
   const layout = layoutFor(shot);
   const tag = [`#${shot.index + 1}`, shot.camera, args.characterName].filter(Boolean).join(' · ');
 

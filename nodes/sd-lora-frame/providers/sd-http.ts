@@ -28,9 +28,12 @@ export interface SdServerConfig {
 
 export interface HttpRequest {
   method?: 'GET' | 'POST';
+  /** Sent as JSON, or as multipart when it is a FormData. */
   body?: unknown;
   signal: AbortSignal;
   timeoutMs: number;
+  /** Statuses handed back to the caller instead of thrown (e.g. 404 on an optional route). */
+  passStatuses?: number[];
 }
 
 /** Largest seed both servers accept (A1111 takes a uint32). */
@@ -78,13 +81,15 @@ export async function sdRequest(
     target.username = '';
     target.password = '';
   }
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // FormData (ComfyUI's /upload/image) sets its own multipart content type.
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers['content-type'] = 'application/json';
   let response: Response;
   try {
     response = await fetch(target, {
       method,
       headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: form ? body : JSON.stringify(body) }),
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
     });
   } catch (error) {
@@ -99,7 +104,7 @@ export async function sdRequest(
       503,
     );
   }
-  if (response.ok) return response;
+  if (response.ok || request.passStatuses?.includes(response.status)) return response;
   const text = await response.text().catch(() => '');
   throw httpError(server, method, target.toString(), response.status, text);
 }
@@ -159,7 +164,20 @@ function errorDetail(text: string): string {
     const body = JSON.parse(text) as Record<string, unknown>;
     const nodeErrors = describeNodeErrors(body.node_errors);
     if (nodeErrors) return nodeErrors;
-    if (typeof body.detail === 'string') return body.detail;
+    // A1111's handle_exception: `{error, detail, body, errors}`, where `detail` is often empty
+    // and the real cause ("CUDA out of memory…") is only in `errors` (str(exception)).
+    if (typeof body.detail === 'string' || typeof body.errors === 'string') {
+      const detail = typeof body.detail === 'string' ? body.detail.trim() : '';
+      const errors = typeof body.errors === 'string' ? body.errors.trim() : '';
+      const kind = typeof body.error === 'string' ? body.error : '';
+      // HTTPException's str() repeats the detail ("404: Sampler not found"): say it once.
+      const errorsAddSomething = errors !== '' && !(detail && errors.includes(detail));
+      if (errorsAddSomething) {
+        return [kind, detail, errors].filter(Boolean).join(': ');
+      }
+      if (detail) return detail;
+      if (kind) return kind;
+    }
     if (Array.isArray(body.detail)) {
       return body.detail
         .map(

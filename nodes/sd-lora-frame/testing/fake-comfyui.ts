@@ -4,6 +4,14 @@
  * over `renderMs` with the real WebSocket messages sent to the submitting clientId,
  * `/history/{id}`, `/view`, `/object_info/{class}`, `/interrupt` and `POST /queue`.
  * Scriptable: execution errors, no WebSocket (polling fallback), sockets dropped mid-render.
+ * Queue semantics follow comfyanonymous/ComfyUI server.py (v0.3.x): one prompt runs at a time
+ * for every client; `GET /queue` → `{queue_running, queue_pending}` of `[number, prompt_id,
+ * prompt, extra_data, outputs]`; `POST /queue {delete}` removes pending prompts only;
+ * `POST /interrupt` answers an empty 200 and, on current builds, stops only the running
+ * prompt named by `{prompt_id}` — builds before the targeted branch (`targetedInterrupt:
+ * false`) stop whatever runs. IP-Adapter nodes follow cubiq/ComfyUI_IPAdapter_plus
+ * (IPAdapterPlus.py: IPAdapterUnifiedLoader, IPAdapterAdvanced) when `ipAdapter` is on;
+ * `POST /upload/image` stores inputs for LoadImage.
  * Test-only code.
  */
 import { randomUUID } from 'node:crypto';
@@ -29,6 +37,13 @@ export interface FakeComfyUIOptions {
   renderMs?: number;
   /** False: `/ws` refuses the upgrade, so clients must poll `/history`. Default true. */
   websocket?: boolean;
+  /**
+   * False: a build from before targeted interrupts, whose `/interrupt` ignores `{prompt_id}`
+   * and stops whatever runs. Default true.
+   */
+  targetedInterrupt?: boolean;
+  /** True: cubiq/ComfyUI_IPAdapter_plus is installed (its nodes are in /object_info). */
+  ipAdapter?: boolean;
 }
 
 type Graph = Record<string, { class_type?: string; inputs?: Record<string, unknown> }>;
@@ -123,7 +138,66 @@ export class FakeComfyUI {
       },
       VAEDecode: { samples: link('LATENT'), vae: link('VAE') },
       SaveImage: { images: link('IMAGE'), filename_prefix: { kind: 'STRING' } },
+      // nodes.py LoadImage: the combo lists the files in input/ (subfolders included).
+      LoadImage: {
+        image: combo(() =>
+          [...this.files.keys()]
+            .filter((key) => key.startsWith('input/'))
+            .map((key) => key.slice('input/'.length).replace(/^\//, '')),
+        ),
+      },
     };
+    if (options.ipAdapter) {
+      // IPAdapterPlus.py INPUT_TYPES (required inputs only).
+      this.specs.IPAdapterUnifiedLoader = {
+        model: link('MODEL'),
+        preset: combo(() => [
+          'LIGHT - SD1.5 only (low strength)',
+          'STANDARD (medium strength)',
+          'VIT-G (medium strength)',
+          'PLUS (high strength)',
+          'PLUS FACE (portraits)',
+          'FULL FACE - SD1.5 only (portraits stronger)',
+        ]),
+      };
+      this.specs.IPAdapterAdvanced = {
+        model: link('MODEL'),
+        ipadapter: link('IPADAPTER'),
+        image: link('IMAGE'),
+        weight: { kind: 'FLOAT' },
+        weight_type: combo(() => [
+          'linear',
+          'ease in',
+          'ease out',
+          'ease in-out',
+          'reverse in-out',
+          'weak input',
+          'weak output',
+          'weak middle',
+          'strong middle',
+          'style transfer',
+          'composition',
+          'strong style transfer',
+        ]),
+        combine_embeds: combo(() => ['concat', 'add', 'subtract', 'average', 'norm average']),
+        start_at: { kind: 'FLOAT' },
+        end_at: { kind: 'FLOAT' },
+        embeds_scaling: combo(() => [
+          'V only',
+          'K+V',
+          'K+V w/ C penalty',
+          'K+mean(V) w/ C penalty',
+        ]),
+      };
+    }
+  }
+
+  /** The bytes of an uploaded input file (`subfolder/name` as LoadImage names it). */
+  inputFile(name: string): Buffer | undefined {
+    const slash = name.lastIndexOf('/');
+    const key =
+      slash >= 0 ? `input/${name.slice(0, slash)}/${name.slice(slash + 1)}` : `input//${name}`;
+    return this.files.get(key);
   }
 
   static async start(options: FakeComfyUIOptions): Promise<FakeComfyUI> {
@@ -152,6 +226,28 @@ export class FakeComfyUI {
   failNextExecution(message: string): this {
     this.executionErrors.push(message);
     return this;
+  }
+
+  /** Another user's prompt, straight into the shared queue; resolves with its id. */
+  otherUsersPrompt(steps = 10): string {
+    const prompt: QueuedPrompt = {
+      id: randomUUID(),
+      number: this.counter++,
+      clientId: 'someone-else',
+      graph: {
+        '3': { class_type: 'KSampler', inputs: { steps } },
+        '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'theirs' } },
+      },
+      interrupted: false,
+    };
+    this.queue.push(prompt);
+    void this.drain();
+    return prompt.id;
+  }
+
+  /** The id of the prompt running now, if any. */
+  get runningId(): string | undefined {
+    return this.running?.id;
   }
 
   /** Closes every client socket as soon as the next prompt starts executing. */
@@ -199,6 +295,7 @@ export class FakeComfyUI {
   private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const path = req.path.replace(/^\/api(?=\/)/, '');
     if (req.method === 'POST' && path === '/prompt') return this.postPrompt(req, res);
+    if (req.method === 'POST' && path === '/upload/image') return this.upload(req, res);
     if (req.method === 'GET' && path.startsWith('/history/')) {
       const id = decodeURIComponent(path.slice('/history/'.length));
       const entry = this.history.get(id);
@@ -216,19 +313,55 @@ export class FakeComfyUI {
       return sendJson(res, 200, spec ? { [name]: this.objectInfo(name, spec) } : {});
     }
     if (req.method === 'POST' && path === '/interrupt') {
-      const wanted = (req.json as { prompt_id?: string } | undefined)?.prompt_id;
+      const wanted =
+        this.options.targetedInterrupt === false
+          ? undefined
+          : (req.json as { prompt_id?: string } | undefined)?.prompt_id;
       if (this.running && (!wanted || wanted === this.running.id)) this.running.interrupted = true;
-      return sendJson(res, 200, {});
+      res.writeHead(200, { 'content-length': 0 }).end();
+      return;
+    }
+    if (req.method === 'GET' && path === '/queue') {
+      const item = (p: QueuedPrompt) => [p.number, p.id, p.graph, { client_id: p.clientId }, []];
+      return sendJson(res, 200, {
+        queue_running: this.running ? [item(this.running)] : [],
+        queue_pending: this.queue.map(item),
+      });
     }
     if (req.method === 'POST' && path === '/queue') {
       const remove = (req.json as { delete?: string[] } | undefined)?.delete ?? [];
       for (const id of remove) {
+        // delete_queue_item only touches pending prompts; a running one carries on.
         const index = this.queue.findIndex((p) => p.id === id);
         if (index >= 0) this.queue.splice(index, 1);
       }
-      return sendJson(res, 200, {});
+      res.writeHead(200, { 'content-length': 0 }).end();
+      return;
     }
     sendJson(res, 404, { error: 'not found' });
+  }
+
+  /** server.py `upload_image`: multipart `image` (+ `type`, `subfolder`, `overwrite`). */
+  private async upload(req: RecordedRequest, res: ServerResponse): Promise<void> {
+    let form: FormData;
+    try {
+      form = await new Response(new Uint8Array(req.body), {
+        headers: { 'content-type': String(req.headers['content-type'] ?? '') },
+      }).formData();
+    } catch {
+      res.writeHead(400, { 'content-length': 0 }).end();
+      return;
+    }
+    const image = form.get('image');
+    if (!(image instanceof Blob) || !('name' in image)) {
+      res.writeHead(400, { 'content-length': 0 }).end();
+      return;
+    }
+    const type = String(form.get('type') ?? 'input');
+    const subfolder = String(form.get('subfolder') ?? '');
+    const name = (image as File).name;
+    this.files.set(`${type}/${subfolder}/${name}`, Buffer.from(await image.arrayBuffer()));
+    sendJson(res, 200, { name, subfolder, type });
   }
 
   private postPrompt(req: RecordedRequest, res: ServerResponse): void {

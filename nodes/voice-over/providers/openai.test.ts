@@ -5,7 +5,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LabError } from '../../../engine/errors';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
 import { wavDurationSec } from '../narration';
-import { FakeOpenAISpeech, MAX_SPEECH_INPUT } from '../testing/fake-openai-speech';
+import {
+  FakeOpenAISpeech,
+  MAX_SPEECH_INPUT,
+  speechRequestSchema,
+} from '../testing/fake-openai-speech';
 import { clipInput, languageInstruction, speakOpenAI, type SpeakOpenAIArgs } from './openai';
 
 describe('speakOpenAI against a fake OpenAI speech server', () => {
@@ -112,7 +116,22 @@ describe('speakOpenAI against a fake OpenAI speech server', () => {
     );
     await speakOpenAI(args());
     expect(fake.speeches).toHaveLength(3);
-    expect(fake.speeches.map((r) => r.headers['x-stainless-retry-count'])).toEqual(['0', '1', '2']);
+    expect(fake.speeches).toHaveLength(3);
+  });
+
+  it('fails for good, after one request, when the quota is exhausted (insufficient_quota)', async () => {
+    fake.reply({
+      kind: 'error',
+      status: 429,
+      message: 'You exceeded your current quota, please check your plan and billing details.',
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      headers: { 'retry-after-ms': '1' },
+    });
+    const error = await speakOpenAI(args()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetryableNodeError);
+    expect(error).toMatchObject({ code: 'openai_quota_exceeded' });
+    expect(fake.speeches).toHaveLength(1);
   });
 
   it('gives up retrying as a retryable LabError that the run retries later', async () => {
@@ -153,6 +172,18 @@ describe('the fake speech server', () => {
       body: JSON.stringify(body),
     });
   const valid = { model: 'tts-1', input: 'Hello.', voice: 'alloy', response_format: 'wav' };
+
+  it("checks the body's shape with a schema held to the SDK's SpeechCreateParams", () => {
+    expect(speechRequestSchema.safeParse(valid).success).toBe(true);
+    expect(speechRequestSchema.safeParse({ ...valid, voice: { id: 'voice_1' } }).success).toBe(
+      true,
+    );
+    expect(speechRequestSchema.safeParse({ ...valid, voice: 7 }).success).toBe(false);
+    expect(speechRequestSchema.safeParse({ ...valid, stream_format: 'chunks' }).success).toBe(
+      false,
+    );
+    expect(speechRequestSchema.safeParse({ ...valid, language: 'en' }).success).toBe(false);
+  });
 
   it('refuses unknown fields and bad values with the OpenAI error shape', async () => {
     const cases: [Record<string, unknown>, string | null, string | null][] = [

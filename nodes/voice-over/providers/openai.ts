@@ -6,6 +6,11 @@ import { writeFile } from 'node:fs/promises';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { LabError } from '../../../engine/errors';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
+import {
+  isFinalQuotaError,
+  withOpenAIAttempts,
+  type OpenAIAttemptPolicy,
+} from '../../../engine/providers/openai-attempts';
 
 export interface OpenAISpeechConfig {
   apiKey: string;
@@ -30,13 +35,21 @@ export interface SpeakOpenAIArgs {
 
 /** The API's limit on `input`. */
 export const MAX_INPUT_CHARS = 4096;
-/** Per attempt; the SDK retries timeouts as well. */
-const REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * Per line: three attempts of at most 60 s each. Our own loop rather than the SDK's retries,
+ * so an exhausted quota is not retried (engine/providers/openai-attempts.ts).
+ */
+const ATTEMPTS: OpenAIAttemptPolicy = {
+  maxAttempts: 3,
+  attemptTimeoutMs: 60_000,
+  maxBackoffMs: 4_000,
+};
 
 /**
- * Speaks `text` into a WAV file at `output`. 4xx answers other than 408/409/429 fail for good
- * (NonRetryableNodeError naming the fix); 408/409/429/5xx and connection errors are retried
- * twice by the SDK and then thrown as a retryable LabError. No message ever carries the key.
+ * Speaks `text` into a WAV file at `output`. 4xx answers other than 408/409/429, and a 429 for
+ * an exhausted quota, fail for good (NonRetryableNodeError naming the fix); 408/409/429/5xx and
+ * connection errors get three attempts, then a retryable LabError. No message ever carries the
+ * key.
  */
 export async function speakOpenAI(args: SpeakOpenAIArgs): Promise<void> {
   const { config, signal } = args;
@@ -49,22 +62,23 @@ export async function speakOpenAI(args: SpeakOpenAIArgs): Promise<void> {
   const client = new OpenAI({
     apiKey: config.apiKey,
     ...(config.baseURL ? { baseURL: config.baseURL } : {}),
-    maxRetries: 2,
-    timeout: REQUEST_TIMEOUT_MS,
+    maxRetries: 0,
   });
   const instructions = languageInstruction(args.model, args.language);
   let audio: Buffer;
   try {
-    const response = await client.audio.speech.create(
-      {
-        model: args.model,
-        voice: args.voice,
-        input: clipInput(args.text),
-        speed: args.speed,
-        response_format: 'wav',
-        ...(instructions ? { instructions } : {}),
-      },
-      { signal },
+    const response = await withOpenAIAttempts(ATTEMPTS, signal, (options) =>
+      client.audio.speech.create(
+        {
+          model: args.model,
+          voice: args.voice,
+          input: clipInput(args.text),
+          speed: args.speed,
+          response_format: 'wav',
+          ...(instructions ? { instructions } : {}),
+        },
+        options,
+      ),
     );
     audio = Buffer.from(await response.arrayBuffer());
   } catch (error) {
@@ -112,6 +126,14 @@ function translateError(error: unknown, signal: AbortSignal, apiKey: string): un
   if (error instanceof NonRetryableNodeError || error instanceof LabError) return error;
   if (error instanceof APIUserAbortError || signal.aborted) return signal.reason ?? error;
   const scrub = (text: string) => text.split(apiKey).join('[redacted]');
+  if (isFinalQuotaError(error)) {
+    return new NonRetryableNodeError(
+      `openai_quota_exceeded: OpenAI refused text-to-speech because the account cannot pay for it ` +
+        `(${error.code ?? error.type}); add credit or raise the limit at ` +
+        'https://platform.openai.com/settings/organization/billing, or choose the local voice',
+      'openai_quota_exceeded',
+    );
+  }
   if (error instanceof APIConnectionError) {
     return new LabError(
       'openai_unreachable',

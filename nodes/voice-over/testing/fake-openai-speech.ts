@@ -10,9 +10,12 @@
  * API's own validation messages, and a 401 for a wrong key. The audio is real: a WAV (or raw
  * PCM) sine tone, 24 kHz mono 16-bit like OpenAI's, whose length grows with the input and
  * shrinks with `speed`. The fake encodes only `wav` and `pcm`; it refuses the compressed
- * formats rather than pretend. Test-only code.
+ * formats rather than pretend. The body's shape is also checked by `speechRequestSchema`, held
+ * to the SDK's `SpeechCreateParams` at compile time. Test-only code.
  */
 import type { ServerResponse } from 'node:http';
+import type { SpeechCreateParams } from 'openai/resources/audio/speech';
+import { z } from 'zod';
 import {
   FakeHttpServer,
   delay,
@@ -258,8 +261,41 @@ export function checkSpeechRequest(
       };
     }
   }
+  // Last, the shape as the SDK's own type has it (catches what the worded checks above miss).
+  const shape = speechRequestSchema.safeParse(body);
+  if (!shape.success) {
+    const issue = shape.error.issues[0]!;
+    const param = issue.path.map(String).join('.') || null;
+    return {
+      message: `Invalid value for '${param ?? 'body'}': ${issue.message}.`,
+      param,
+      code: issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value',
+    };
+  }
   return undefined;
 }
+
+/**
+ * The request body in the shape of openai-node 6.49.0's `SpeechCreateParams`
+ * (src/resources/audio/speech.ts), held to it at compile time both ways: an SDK upgrade that
+ * changes the wire shape fails typecheck here. Value limits the type cannot state (input
+ * length, speed range, known voices) are the worded checks in checkSpeechRequest.
+ */
+export const speechRequestSchema = z
+  .object({
+    input: z.string(),
+    model: z.string(),
+    voice: z.union([z.string(), z.object({ id: z.string() }).strict()]),
+    instructions: z.string().optional(),
+    response_format: z.enum(['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm']).optional(),
+    speed: z.number().optional(),
+    stream_format: z.enum(['sse', 'audio']).optional(),
+  })
+  .strict();
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameAsSdk: Same<z.infer<typeof speechRequestSchema>, SpeechCreateParams> = true;
+void sameAsSdk;
 
 function invalidType(param: string, expected: string, value: unknown): SpeechRequestProblem {
   const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
