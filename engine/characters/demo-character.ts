@@ -1,11 +1,14 @@
 /**
  * The demo character the shipped templates use ("demo-mira"), created on first start so a
- * newcomer can run a template before making a character of their own. Her reference image is
- * drawn by ffmpeg from an expression (no binary files in the repo, no downloads).
+ * newcomer can run a template — and see the consistency gate score her frames — before making a
+ * character of their own. Her reference image is a portrait cropped by ffmpeg from a sample photo
+ * that ships inside @vladmandic/face-api (demo/sample1.jpg, the package's own face-recognition
+ * demo): a real face the detector finds, with no binary file in our repo and no download.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ArtifactService } from '../artifacts/artifact-service';
 import { runFfmpeg, type FfmpegBinaries } from '../media/ffmpeg';
 import type { DocumentStore } from '../stores/ports';
@@ -14,58 +17,74 @@ export const DEMO_CHARACTER_ID = 'demo-mira';
 
 const WIDTH = 512;
 const HEIGHT = 640;
-// A stylised bust: a warm face, dark hair, a red coat, on a dusk-blue background.
-const HEAD = `lt(hypot(X-256,Y-230),95)`;
-const HAIR = `lt(hypot(X-256,Y-205),118)*lt(Y,250)`;
-const COAT = `lt(hypot((X-256)*0.75,Y-640),250)`;
-const channel = (face: number, hair: number, coat: number, background: string) =>
-  `if(${HEAD},${face},if(${HAIR},${hair},if(${COAT},${coat},${background})))`;
+/**
+ * The middle person of sample1.jpg (1920×1280): her detected face box widened to a 4:5 bust
+ * with the other two people out of frame. demo-character.test.ts checks that exactly one face
+ * is found in the result.
+ */
+const PORTRAIT_CROP = 'crop=488:610:688:288';
 
-/** Creates the demo character unless it exists. Returns true when it was created. */
+export function demoPortraitSource(): string {
+  const packageJson = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
+  return join(dirname(packageJson), 'demo', 'sample1.jpg');
+}
+
+/** The demo portrait as PNG bytes. */
+export async function renderDemoPortrait(binaries: FfmpegBinaries): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'charlab-demo-'));
+  try {
+    const file = join(dir, 'mira.png');
+    await runFfmpeg({
+      what: 'cropping the demo character',
+      binaries,
+      build: (command) =>
+        command
+          .input(demoPortraitSource())
+          .videoFilters([PORTRAIT_CROP, `scale=${WIDTH}:${HEIGHT}`])
+          .output(file)
+          .outputOptions(['-frames:v', '1', '-y']),
+    });
+    return await readFile(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Creates the demo character unless it exists. One created by an older build (a drawn bust no
+ * face detector finds) and never edited since gets the portrait; an edited one is the user's.
+ * Returns true when it was created or updated.
+ */
 export async function ensureDemoCharacter(
   documents: DocumentStore,
   artifacts: ArtifactService,
   binaries: FfmpegBinaries,
 ): Promise<boolean> {
-  if (await documents.characters.get(DEMO_CHARACTER_ID)) return false;
-  const dir = await mkdtemp(join(tmpdir(), 'charlab-demo-'));
-  try {
-    const file = join(dir, 'mira.png');
-    await runFfmpeg({
-      what: 'drawing the demo character',
-      binaries,
-      build: (command) =>
-        command
-          .input(`nullsrc=s=${WIDTH}x${HEIGHT}`)
-          .inputOptions(['-f', 'lavfi'])
-          .complexFilter(
-            `[0:v]geq=r='${channel(236, 52, 196, '30+Y/12')}':g='${channel(196, 36, 40, '40+Y/20')}':b='${channel(168, 30, 48, '90+Y/10')}',format=rgb24[out]`,
-          )
-          .output(file)
-          .outputOptions(['-map', '[out]', '-frames:v', '1', '-y']),
-    });
-    const reference = await artifacts.putBytes(
-      await readFile(file),
-      'image/png',
-      { width: WIDTH, height: HEIGHT },
-      'local',
-      'mira.png',
-    );
-    const now = new Date().toISOString();
-    await documents.characters.put({
-      id: DEMO_CHARACTER_ID,
-      name: 'Mira',
-      description: 'a young explorer with dark hair and a red coat',
-      triggerWord: 'mira_char',
-      lora: { name: 'mira_v1', weight: 0.8 },
-      referenceImages: [reference],
-      ownerId: 'local',
-      createdAt: now,
-      updatedAt: now,
-      revision: 1,
-    });
-    return true;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const existing = await documents.characters.get(DEMO_CHARACTER_ID);
+  if (existing && existing.revision !== 1) return false;
+  const bytes = await renderDemoPortrait(binaries);
+  const reference = await artifacts.putBytes(
+    bytes,
+    'image/png',
+    { width: WIDTH, height: HEIGHT },
+    'local',
+    'mira.png',
+  );
+  if (existing?.referenceImages.length === 1 && existing.referenceImages[0].id === reference.id) {
+    return false;
   }
+  const now = new Date().toISOString();
+  await documents.characters.put({
+    id: DEMO_CHARACTER_ID,
+    name: 'Mira',
+    description: 'a young woman with long dark hair, a silver-and-black jacket and bold make-up',
+    triggerWord: 'mira_char',
+    lora: { name: 'mira_v1', weight: 0.8 },
+    referenceImages: [reference],
+    ownerId: 'local',
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+    revision: 1,
+  });
+  return true;
 }

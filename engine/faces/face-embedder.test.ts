@@ -3,11 +3,8 @@
  * (demo/sample*.jpg: group photos, a different person per face). "Same person" is one face
  * cropped, mirrored, rescaled, re-lit and re-encoded; "different people" are the other faces.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makePng } from '../testing/fakes/media';
 import {
@@ -19,37 +16,9 @@ import {
   meanDescriptor,
   type FaceDetections,
 } from './face-embedder';
+import { faceVariant, SAMPLE_DEMO_DIR, samplePeople } from './testing/sample-faces';
 
-const run = promisify(execFile);
-const demo = join(
-  dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
-  'demo',
-);
-const SAMPLE = join(demo, 'sample1.jpg');
-const SAMPLE_WIDTH = 1920;
-
-/** Crops a face with a margin from the full-size sample; `filters` are appended to the crop. */
-async function cropFace(
-  detections: FaceDetections,
-  index: number,
-  filters = '',
-  codec = 'png',
-): Promise<Buffer> {
-  const { box } = detections.faces[index];
-  const scale = SAMPLE_WIDTH / detections.width;
-  const margin = 0.6;
-  const x = Math.max(0, Math.round((box.x - box.width * margin) * scale));
-  const y = Math.max(0, Math.round((box.y - box.height * margin) * scale));
-  const w = Math.round(box.width * (1 + 2 * margin) * scale);
-  const h = Math.round(box.height * (1 + 2 * margin) * scale);
-  const filter = [`crop=${w}:${h}:${x}:${y}`, filters].filter(Boolean).join(',');
-  const { stdout } = await run(
-    'ffmpeg',
-    ['-v', 'error', '-i', SAMPLE, '-vf', filter, '-f', 'image2pipe', '-c:v', codec, 'pipe:1'],
-    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-  );
-  return stdout;
-}
+const SAMPLE = join(SAMPLE_DEMO_DIR, 'sample1.jpg');
 
 describe('face embedder (face-api, wasm, weights from the npm package)', () => {
   let detections: FaceDetections;
@@ -70,16 +39,12 @@ describe('face embedder (face-api, wasm, weights from the npm package)', () => {
   });
 
   it('puts the same person closer than different people', async () => {
-    const [original, variant, other1, other2] = await Promise.all([
-      cropFace(detections, 0),
-      cropFace(detections, 0, 'hflip,scale=iw*0.7:-2,eq=brightness=0.06:contrast=1.1', 'mjpeg'),
-      cropFace(detections, 1),
-      cropFace(detections, 2),
-    ]);
-    const a = await embedFace(original);
-    const aVariant = await embedFace(variant);
-    const b = await embedFace(other1);
-    const c = await embedFace(other2);
+    // sample1.jpg's three people come first, largest face first, as in `detections`.
+    const [first, second, third] = await samplePeople(3);
+    const a = await embedFace(first.face);
+    const aVariant = await embedFace(await faceVariant(first.person, 'flip'));
+    const b = await embedFace(second.face);
+    const c = await embedFace(third.face);
     if (!a || !aVariant || !b || !c) throw new Error('a cropped face was not detected');
 
     const same = faceDistance(a, aVariant);
@@ -97,11 +62,11 @@ describe('face embedder (face-api, wasm, weights from the npm package)', () => {
   });
 
   it('is deterministic for the same bytes', async () => {
-    const crop = await cropFace(detections, 1);
-    const first = await embedFace(crop);
-    const second = await embedFace(crop);
+    const [, second] = await samplePeople(2);
+    const first = await embedFace(second.face);
+    const again = await embedFace(second.face);
     expect(first).not.toBeNull();
-    expect(faceDistance(first!, second!)).toBe(0);
+    expect(faceDistance(first!, again!)).toBe(0);
   });
 
   it('rejects bytes that are not an image with a clear error', async () => {

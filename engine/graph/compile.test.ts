@@ -108,7 +108,7 @@ describe('compile', () => {
     );
     expect(plan.nodes.story.params).toEqual({
       provider: 'auto',
-      model: 'gpt-4o-2024-08-06',
+      model: 'gpt-5.4-mini',
       shots: 2,
       shotDurationSec: 2,
       style: 'cinematic, soft light',

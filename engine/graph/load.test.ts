@@ -73,7 +73,7 @@ describe('loadGraph: happy paths', () => {
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
     expect(Object.entries(result.graph.nodes[0].params)).toEqual([
       ['provider', 'auto'],
-      ['model', 'gpt-4o-2024-08-06'],
+      ['model', 'gpt-5.4-mini'],
       ['shots', 6],
       ['shotDurationSec', 2],
       ['style', 'cinematic, soft light'],

@@ -62,6 +62,12 @@ export interface ExecutionPlan {
   nodes: Record<string, PlanNode>;
   /** Nodes that must run even when the cache has their outputs (rerun from a node). */
   forceRun: string[];
+  /**
+   * "Regenerate this shot": fan-out node id → item index → how many times the user rejected
+   * that item. The interpreter hands it to the item's activity (a new seed, a new cache key);
+   * every other item keeps its cache. Absent in ordinary runs; never part of the graph document.
+   */
+  rerolls?: Record<string, Record<string, number>>;
 }
 
 /** What the workflow passes to every node activity. */
@@ -76,6 +82,8 @@ export interface NodeActivityInput {
   index?: number;
   /** Number of fan-out items, for progress reporting. */
   total?: number;
+  /** The item's reroll count from `ExecutionPlan.rerolls`; absent when 0. */
+  reroll?: number;
   useCache: boolean;
 }
 

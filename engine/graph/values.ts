@@ -40,6 +40,11 @@ export const shotSchema = z.object({
   camera: cameraSchema,
   durationSec: z.number().positive().max(60),
   dialogue: z.string().optional(),
+  /**
+   * Whether the character is on screen. false: the frames node's consistency gate skips the
+   * shot (a landscape has no face to check). Absent: unknown, treated as present.
+   */
+  characterPresent: z.boolean().optional(),
 });
 export type Shot = z.infer<typeof shotSchema>;
 

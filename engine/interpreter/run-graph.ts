@@ -202,7 +202,13 @@ export async function runGraph({
     const results = await fanOutScope.run(() =>
       mapWithLimit(items.length, step.maxParallel, async (index) => {
         try {
-          const result = await callActivity(node, step, { ...base, index, total: items.length });
+          const reroll = plan.rerolls?.[node.id]?.[String(index)] ?? 0;
+          const result = await callActivity(node, step, {
+            ...base,
+            index,
+            total: items.length,
+            ...(reroll > 0 ? { reroll } : {}),
+          });
           st.done = (st.done ?? 0) + 1;
           allCached &&= result.cached;
           events.emit(result.cached ? 'node.cached' : 'node.completed', {
@@ -307,6 +313,11 @@ function collectItems(
 ): Record<string, unknown> {
   const outputs: Record<string, unknown> = {};
   for (const port of step.listOutputs) outputs[port] = results.map((r) => r[port]);
+  // Keys beyond the ports (the frames node's per-shot `consistency`) are data for the studio,
+  // never wired to an edge; they are collected the same way, one entry per item.
+  for (const key of new Set(results.flatMap((r) => Object.keys(r)))) {
+    if (!(key in outputs)) outputs[key] = results.map((r) => r[key] ?? null);
+  }
   return outputs;
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { emptySnapshot, isTerminalRunStatus, type RunSnapshot } from './events';
 import type { GraphSchema } from '../graph/schema';
-import type { RerunRequest, RunService, StartRunRequest } from '../engine-types';
+import type { RegenerateRequest, RerunRequest, RunService, StartRunRequest } from '../engine-types';
 import { LabError, notFound } from '../errors';
 import type { DocumentStore, RunRecord } from '../stores/ports';
 import { TASK_QUEUES } from '../temporal/task-queues';
@@ -75,10 +75,16 @@ export function createRunService(deps: RunServiceDeps): RunService {
   const service: RunService = {
     async start(request: StartRunRequest) {
       const ownerId = request.ownerId ?? 'local';
-      const { graph, plan } = deps.graph.prepare(request.graph, {
+      const prepared = deps.graph.prepare(request.graph, {
         ...(request.values ? { values: request.values } : {}),
         forceRun: request.forceRun ?? [],
       });
+      const { graph } = prepared;
+      // Rerolls live in the plan only: the graph document stays exactly what the user drew.
+      const plan =
+        request.rerolls && Object.keys(request.rerolls).length > 0
+          ? { ...prepared.plan, rerolls: request.rerolls }
+          : prepared.plan;
       const runId = newRunId();
       const now = new Date().toISOString();
       const run: RunRecord = {
@@ -154,6 +160,59 @@ export function createRunService(deps: RunServiceDeps): RunService {
       });
     },
 
+    async regenerate(runId, request: RegenerateRequest) {
+      const run = await requireRun(runId);
+      const node = run.plan.nodes[request.nodeId];
+      if (!node) {
+        throw new LabError(
+          'unknown_node',
+          `run ${runId} has no node "${request.nodeId}"; pick a node of the run's graph`,
+          404,
+        );
+      }
+      if (node.step.kind !== 'activity' || !node.step.fanOut) {
+        throw new LabError(
+          'not_fan_out',
+          `node "${request.nodeId}" (${node.type}) makes one result, not one per shot; regenerate a frames or clips node, or rerun the run`,
+          400,
+        );
+      }
+      const snapshot = (await events.snapshot(runId)) ?? run.snapshot;
+      if (!isTerminalRunStatus(snapshot.status)) {
+        throw new LabError(
+          'run_not_finished',
+          `run ${runId} is still ${snapshot.status}; wait for it to finish, then regenerate a shot`,
+          409,
+        );
+      }
+      const total = itemCount(snapshot.nodes[request.nodeId], node.step.listOutputs);
+      if (total === undefined) {
+        throw new LabError(
+          'run_not_finished',
+          `node "${request.nodeId}" of run ${runId} did not finish (${snapshot.nodes[request.nodeId]?.status ?? 'pending'}); rerun the run instead`,
+          409,
+        );
+      }
+      if (request.index >= total) {
+        throw new LabError(
+          'index_out_of_range',
+          `node "${request.nodeId}" made ${total} item(s); index ${request.index} is out of range (0-${total - 1})`,
+          400,
+          { total },
+        );
+      }
+      const rerolls = structuredClone(run.plan.rerolls ?? {});
+      const forNode = (rerolls[request.nodeId] ??= {});
+      forNode[String(request.index)] = (forNode[String(request.index)] ?? 0) + 1;
+      return service.start({
+        graph: run.graph,
+        ownerId: run.ownerId,
+        parentRunId: run.id,
+        rerolls,
+        ...(run.workflowId ? { workflowId: run.workflowId } : {}),
+      });
+    },
+
     async reconcileActive() {
       const recent = await documents.runs.list({ orderByDesc: 'createdAt', limit: 500 });
       let closed = 0;
@@ -192,6 +251,16 @@ export function createRunService(deps: RunServiceDeps): RunService {
   };
 
   return service;
+}
+
+/** How many items a finished fan-out node made, from its collected list output. */
+function itemCount(
+  node: RunSnapshot['nodes'][string] | undefined,
+  listOutputs: readonly string[],
+): number | undefined {
+  if (!node || (node.status !== 'succeeded' && node.status !== 'cached')) return undefined;
+  const list = listOutputs.map((port) => node.outputs?.[port]).find(Array.isArray);
+  return list ? list.length : node.total;
 }
 
 export type { RunSnapshot };

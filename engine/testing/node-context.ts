@@ -11,10 +11,14 @@ import { providerConfigFromEnv } from '../config';
 import type { ProviderChoice } from '../providers/choice';
 import { openStores, type Stores } from '../stores';
 import type { NodeContext } from '../worker/node-api';
+import { IdentityService } from '../faces/identity-service';
+import { cacheBackedBudget } from '../worker/run-budget';
 
 export interface ProgressCall {
   fraction: number;
   stage?: string;
+  /** Sent with `record: true` (always stored in the run's event log). */
+  record?: boolean;
 }
 
 export interface TestNodeContext {
@@ -40,6 +44,7 @@ export interface TestContextOverrides {
   attempt?: number;
   checkpoint?: unknown;
   signal?: AbortSignal;
+  reroll?: number;
 }
 
 export interface TestNodeContextOptions extends TestContextOverrides {
@@ -63,6 +68,13 @@ export async function createTestNodeContext(
   const stores = await openStores({ dataDir: join(root, 'data'), env });
   const artifacts = new ArtifactService(stores.blobs, stores.documents);
   const media = providerConfigFromEnv(env);
+  // The real face models on the temp stores: ctx.identity embeds and stores as the worker does.
+  const identities = new IdentityService({
+    documents: stores.documents,
+    vectors: stores.vectors,
+    blobs: stores.blobs,
+    ffmpegPath: media.ffmpegPath,
+  });
   const controller = new AbortController();
   const progress: ProgressCall[] = [];
   const checkpoints: unknown[] = [];
@@ -81,9 +93,19 @@ export async function createTestNodeContext(
       ...(overrides.total !== undefined ? { total: overrides.total } : {}),
       attempt: overrides.attempt ?? 1,
       signal,
-      progress(fraction, stage) {
-        progress.push({ fraction, ...(stage !== undefined ? { stage } : {}) });
+      progress(fraction, stage, record) {
+        progress.push({
+          fraction,
+          ...(stage !== undefined ? { stage } : {}),
+          ...(record?.record ? { record: true } : {}),
+        });
       },
+      reroll: overrides.reroll ?? 0,
+      budget: cacheBackedBudget(
+        stores.documents.cache,
+        options.runId ?? 'run_test',
+        options.nodeId ?? 'node_test',
+      ),
       checkpoint: overrides.checkpoint,
       saveCheckpoint(value) {
         checkpoints.push(value);
@@ -92,6 +114,7 @@ export async function createTestNodeContext(
       provider: options.provider ?? { name: 'local' },
       media: { ffmpegPath: media.ffmpegPath, ffprobePath: media.ffprobePath },
       characters: stores.documents.characters,
+      identity: (character) => identities.identityOf(character),
       externalTasks: stores.documents.externalTasks,
       workDir,
       log(message) {

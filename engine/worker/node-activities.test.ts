@@ -72,3 +72,17 @@ describe('nodeCacheKey', () => {
     expect(key(frame(1, 'b'))).not.toBe(key(frame(1, 'changed')));
   });
 });
+
+describe('nodeCacheKey and regenerated items', () => {
+  it('gives a rerolled item its own key and leaves every other key as it was', () => {
+    const plain = nodeCacheKey(perShot, frame(1, 'b'), 'local');
+    const rerolled = nodeCacheKey(perShot, { ...frame(1, 'b'), reroll: 1 }, 'local');
+    expect(rerolled).not.toBe(plain);
+    expect(nodeCacheKey(perShot, { ...frame(1, 'b'), reroll: 2 }, 'local')).not.toBe(rerolled);
+    // No reroll (or 0): the key of runs made before regenerating existed.
+    expect(nodeCacheKey(perShot, { ...frame(1, 'b'), reroll: 0 }, 'local')).toBe(plain);
+    expect(nodeCacheKey(perShot, frame(0, 'b'), 'local')).toBe(
+      nodeCacheKey(perShot, frame(0, 'b'), 'local'),
+    );
+  });
+});

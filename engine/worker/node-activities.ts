@@ -21,8 +21,10 @@ import { NonRetryableNodeError, type NodeActivity, type NodeContext } from './no
 import type { ArtifactService } from '../artifacts/artifact-service';
 import type { ProviderConfig } from '../config';
 import { chooseProvider } from '../providers/choice';
-import type { BlobStore, DocumentStore } from '../stores/ports';
+import type { BlobStore, DocumentStore, VectorStore } from '../stores/ports';
+import { IdentityService } from '../faces/identity-service';
 import type { ProgressSink } from './progress-sink';
+import { cacheBackedBudget } from './run-budget';
 import type { LineLog } from '../logging';
 
 export interface NodeActivityDeps {
@@ -32,6 +34,8 @@ export interface NodeActivityDeps {
   sink: ProgressSink;
   documents: DocumentStore;
   blobs: BlobStore;
+  /** Characters' face descriptors (ctx.identity stores a missing identity there). */
+  vectors: VectorStore;
   artifacts: ArtifactService;
   providers: ProviderConfig;
   /** Lines about a node carry its run, node and item in `fields` (JSON logs). */
@@ -61,6 +65,23 @@ export function createNodeActivities(
       ];
     }),
   );
+}
+
+/** One IdentityService per worker's deps, so its activities share in-flight identity computations. */
+const identityServices = new WeakMap<NodeActivityDeps, IdentityService>();
+
+function identityServiceFor(deps: NodeActivityDeps): IdentityService {
+  let service = identityServices.get(deps);
+  if (!service) {
+    service = new IdentityService({
+      documents: deps.documents,
+      vectors: deps.vectors,
+      blobs: deps.blobs,
+      ffmpegPath: deps.providers.ffmpegPath,
+    });
+    identityServices.set(deps, service);
+  }
+  return service;
 }
 
 async function runNodeActivity(
@@ -122,11 +143,11 @@ async function runNodeActivity(
     ...(input.total !== undefined ? { total: input.total } : {}),
     attempt,
     signal: activity.cancellationSignal,
-    progress(fraction, stage) {
+    progress(fraction, stage, options) {
       details = { ...details, pct: clamp01(fraction), ...(stage !== undefined ? { stage } : {}) };
       activity.heartbeat(details);
       const now = Date.now();
-      if (now - lastProgressAt < PROGRESS_EVENT_INTERVAL_MS) return;
+      if (!options?.record && now - lastProgressAt < PROGRESS_EVENT_INTERVAL_MS) return;
       lastProgressAt = now;
       pendingProgress = emit('node.progress', {
         progress: details.pct,
@@ -138,6 +159,8 @@ async function runNodeActivity(
       details = { ...details, checkpoint: value };
       activity.heartbeat(details);
     },
+    reroll: input.reroll ?? 0,
+    budget: cacheBackedBudget(deps.documents.cache, input.runId, input.nodeId),
     artifacts: deps.artifacts,
     provider,
     media: {
@@ -146,6 +169,7 @@ async function runNodeActivity(
       ...(deps.providers.fontFile ? { fontFile: deps.providers.fontFile } : {}),
     },
     characters: deps.documents.characters,
+    identity: (character) => identityServiceFor(deps).identityOf(character),
     externalTasks: deps.documents.externalTasks,
     workDir,
     log: (message) =>
@@ -198,6 +222,8 @@ export function nodeCacheKey(
     params: input.params,
     inputs,
     index: input.index ?? null,
+    // Only a regenerated item has one, so every other key stays what it was.
+    ...(input.reroll ? { reroll: input.reroll } : {}),
     // `auto` joins the key as the provider it resolves to on this worker.
     provider: input.params.provider === 'auto' ? resolvedProvider : null,
   });

@@ -4,7 +4,10 @@
  */
 import type { ArtifactService } from '../artifacts/artifact-service';
 import type { MediaTools, ProviderService, ProviderServices } from '../config';
+import type { CharacterIdentity } from '../faces/identity';
+import type { Character } from '../graph/values';
 import type { CharacterRecord, Collection, ExternalTaskRecord } from '../stores/ports';
+import type { RunBudget } from './run-budget';
 
 /** The resolved provider with its settings: what a node activity gets as `ctx.provider`. */
 export type ProviderChoice =
@@ -23,8 +26,15 @@ export interface NodeContext {
   attempt: number;
   /** Aborted when the run or node is cancelled, or the worker shuts down. Pass it on. */
   signal: AbortSignal;
-  /** Reports progress 0..1 with a short stage label; throttled by the wrapper. */
-  progress(fraction: number, stage?: string): void;
+  /**
+   * Reports progress 0..1 with a short stage label; throttled by the wrapper, except with
+   * `record: true`, which always reaches the run's event log (e.g. each consistency-gate attempt).
+   */
+  progress(fraction: number, stage?: string, options?: { record?: boolean }): void;
+  /** How many times the user regenerated this item ("regenerate this shot"); 0 normally. */
+  reroll: number;
+  /** This run's budgets for this node, shared by all its fan-out items (engine/worker/run-budget.ts). */
+  budget: RunBudget;
   /** The checkpoint saved by an earlier attempt of this same activity, if any. */
   checkpoint: unknown;
   /** Saves a resume point (e.g. a provider task id) that a retry will see as `checkpoint`. */
@@ -41,6 +51,12 @@ export interface NodeContext {
   media: MediaTools;
   /** Characters by id, read-only. */
   characters: Pick<Collection<CharacterRecord>, 'get'>;
+  /**
+   * The character's face identity (mean descriptor, calibrated threshold, per-image answers),
+   * computed and stored on first use when missing or stale (engine/faces/identity-service.ts).
+   * Null when no reference image shows exactly one face.
+   */
+  identity(character: Character): Promise<CharacterIdentity | null>;
   /**
    * Paid provider tasks by key (`runId:nodeId:item`), so a retry resumes a task instead of
    * paying for a second one.

@@ -41,7 +41,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
     config.serverUrl ??
     engineInfo?.serverUrl ??
     `http://${config.host}:${config.port}`;
-  const { documents, blobs } = await openStores({ config });
+  const { documents, blobs, vectors } = await openStores({ config });
   const sink = socketSink({ serverUrl, token: workerToken(dataDir, config.workerToken), log });
   const queues = options.queues ?? ALL_QUEUES;
   const workers = await startWorkers({
@@ -58,6 +58,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
     sink,
     documents,
     blobs,
+    vectors,
     artifacts: new ArtifactService(blobs, documents),
     providers: config.providers,
     log,

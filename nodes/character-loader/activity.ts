@@ -1,6 +1,8 @@
 /**
  * Loads a saved character from the document store. Not cacheable: its output is the record
- * as stored now, so an edited character flows into the next run.
+ * as stored now, so an edited character flows into the next run. It also makes sure the
+ * character's face identity is computed (characters saved before identities existed are
+ * embedded here, once), so the frames downstream are checked against it without waiting.
  */
 import type { z } from 'zod';
 import { characterSchema } from '../../engine/graph/values';
@@ -27,6 +29,23 @@ export const activity: NodeActivity<Params> = async ({ params, ctx }) => {
   }
   // The record also carries owner, dates and revision; the edge value is the Character alone.
   const character = characterSchema.parse(record);
-  ctx.progress(1, 'loaded');
+  ctx.progress(0.2, 'reading the face identity');
+  try {
+    const identity = await ctx.identity(character);
+    if (identity) {
+      character.embeddingModel = identity.model;
+      ctx.progress(1, `loaded · identity v${identity.version}, threshold ${identity.threshold}`);
+    } else {
+      ctx.log(
+        `no reference image of ${character.name} shows exactly one face: nothing to check frames against`,
+      );
+      ctx.progress(1, 'loaded · no face in the references');
+    }
+  } catch (error) {
+    // Loading never depends on the face model: a consistency check downstream asks again and
+    // fails there, with this same error, only when a face is actually needed.
+    ctx.log(`face identity of ${character.name} not computed: ${String(error)}`);
+    ctx.progress(1, 'loaded');
+  }
   return { character };
 };

@@ -16,7 +16,8 @@ export const characterLoader = defineNode({
   runsOn: 'lab-cpu',
   // Its output is the character as stored now, not a function of params alone.
   cacheable: false,
-  execution: { startToCloseSec: 60, heartbeatSec: 10 },
+  // Room for embedding a character saved before identities existed (face detection per image).
+  execution: { startToCloseSec: 300, heartbeatSec: 10 },
   check: (params) =>
     params.characterId === ''
       ? [{ param: 'characterId', message: 'no character chosen: pick one in the inspector' }]

@@ -18,6 +18,7 @@ import {
   type NodeContext,
 } from '../../engine/worker/node-api';
 import type { consistencyCheck } from './definition';
+import { scoreAgainst } from './score';
 
 type Params = z.infer<typeof consistencyCheck.params>;
 
@@ -54,14 +55,14 @@ export function createConsistencyCheckActivity(
 
     ctx.progress(0.5, `${label}: finding the face`);
     const bytes = await readFile(await localFileOf(ctx, frame, label));
-    const descriptor = await embedder.embed(bytes);
-    if (!descriptor) {
+    // The same scoring as the frames node's consistency gate (score.ts).
+    const { distance, pass } = await scoreAgainst(bytes, reference, params.threshold, embedder);
+    if (distance === null) {
       ctx.log(`${label}: no face found`);
       ctx.progress(1, `${label}: no face`);
       return { frames: frame, scores: NO_FACE_SCORE };
     }
-    const distance = round(embedder.distance(descriptor, reference));
-    if (params.failOnMismatch && distance > params.threshold) {
+    if (params.failOnMismatch && !pass) {
       throw new NonRetryableNodeError(
         `consistency_mismatch: ${label} does not look like ${character.name} (face distance ${distance.toFixed(2)} > ` +
           `threshold ${params.threshold.toFixed(2)}); raise the LoRA weight, add reference images, or raise the threshold`,
@@ -126,8 +127,4 @@ async function embedReference(
 ): Promise<Float32Array | null> {
   const bytes = await readFile(await localFileOf(ctx, ref, `reference image ${index + 1}`));
   return embedder.embed(bytes);
-}
-
-function round(value: number): number {
-  return Math.round(value * 10_000) / 10_000;
 }

@@ -17,18 +17,45 @@ import {
   validateCharacterForm,
 } from './character-form';
 import { refreshCharacters, useCharacters } from './useCharacters';
+import { IdentitySummary, ReferenceFaceBadge, SimilarCharacterList } from './IdentityPanel';
 import './CharactersPage.css';
 
 export function CharactersPage({ characterId }: { characterId?: string }) {
   const { list, status } = useCharacters();
   const [creating, setCreating] = useState(false);
+  const [photoSearch, setPhotoSearch] = useState<{ file: string; hits: SimilarCharacter[] } | null>(
+    null,
+  );
+  const toasts = useToasts();
   const chosen = list.find((c) => c.id === characterId);
+
+  const searchByPhoto = async (file: File | undefined) => {
+    if (!file) return;
+    try {
+      setPhotoSearch({ file: file.name, hits: await api.searchCharactersByImage(file) });
+    } catch (error) {
+      toasts.error(error, 'Could not search by photo');
+    }
+  };
 
   return (
     <div className="page characters">
       <header className="page__header">
         <h1>Characters</h1>
         <div className="page__actions">
+          <label className="button" title="Which character does the face in a photo look like?">
+            Search by photo
+            <input
+              type="file"
+              accept="image/png,image/jpeg,image/webp"
+              hidden
+              data-testid="character-photo-search"
+              onChange={(e) => {
+                void searchByPhoto(e.target.files?.[0]);
+                e.target.value = '';
+              }}
+            />
+          </label>
           <button
             className="button button--primary"
             onClick={() => {
@@ -84,6 +111,21 @@ export function CharactersPage({ characterId }: { characterId?: string }) {
           ))}
         </ul>
         <section className="characters__detail">
+          {photoSearch && (
+            <section className="similar" data-testid="photo-search-results">
+              <h3>
+                Characters like “{photoSearch.file}”{' '}
+                <button
+                  type="button"
+                  className="button button--small"
+                  onClick={() => setPhotoSearch(null)}
+                >
+                  Close
+                </button>
+              </h3>
+              <SimilarCharacterList similar={photoSearch.hits} name="This face" />
+            </section>
+          )}
           {creating || !characterId ? (
             creating ? (
               <CharacterEditor key="new" onDone={() => setCreating(false)} />
@@ -108,7 +150,11 @@ export function CharactersPage({ characterId }: { characterId?: string }) {
 interface PendingImage {
   file: File;
   url: string;
+  /** Sent as a style reference: kept whatever faces it shows, never compared. */
+  style: boolean;
 }
+
+type Role = 'identity' | 'style';
 
 function CharacterEditor({ character, onDone }: { character?: CharacterRecord; onDone(): void }) {
   const toasts = useToasts();
@@ -116,6 +162,10 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
     character ? characterFormFrom(character) : emptyCharacterForm(),
   );
   const [kept, setKept] = useState<ArtifactRef[]>(character?.referenceImages ?? []);
+  const faces = new Map(character?.identity?.references.map((ref) => [ref.artifactId, ref]));
+  const [roles, setRoles] = useState<Record<string, Role>>(() =>
+    Object.fromEntries(character?.identity?.references.map((r) => [r.artifactId, r.role]) ?? []),
+  );
   const [pending, setPending] = useState<PendingImage[]>([]);
   const [touched, setTouched] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -140,7 +190,7 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
         message: problems.join('; '),
       });
     const ok = files.filter((f) => rejectImages([f]).length === 0);
-    const added = ok.map((file) => ({ file, url: URL.createObjectURL(file) }));
+    const added = ok.map((file) => ({ file, url: URL.createObjectURL(file), style: false }));
     urls.current.push(...added.map((a) => a.url));
     setPending((list) => [...list, ...added]);
   };
@@ -157,12 +207,28 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
       let saved: CharacterRecord;
       if (character) {
         const uploaded = await Promise.all(pending.map((p) => api.uploadArtifact(p.file)));
-        saved = await api.updateCharacter(character.id, input, [...kept, ...uploaded]);
+        saved = await api.updateCharacter(character.id, input, [
+          ...kept.map((ref) => (roles[ref.id] ? { ...ref, role: roles[ref.id] } : ref)),
+          ...uploaded.map((ref, i) =>
+            pending[i].style ? { ...ref, role: 'style' as const } : ref,
+          ),
+        ]);
       } else {
         saved = await api.createCharacter(
           input,
-          pending.map((p) => p.file),
+          pending.filter((p) => !p.style).map((p) => p.file),
+          pending.filter((p) => p.style).map((p) => p.file),
         );
+      }
+      const demoted = (saved.identity?.references ?? []).filter(
+        (ref) => ref.role === 'style' && ref.status !== 'face',
+      ).length;
+      if (demoted > 0) {
+        toasts.push({
+          kind: 'info',
+          title: `${demoted} ${demoted === 1 ? 'image is' : 'images are'} kept as style references`,
+          message: 'They do not show exactly one face, so they are not used to check the face.',
+        });
       }
       setPending([]);
       await refreshCharacters();
@@ -194,14 +260,31 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
     }
   };
 
-  const findSimilar = async () => {
-    if (!character) return;
-    try {
-      setSimilar(await api.similarCharacters(character.id));
-    } catch (error) {
-      toasts.error(error, 'Could not search for similar characters');
-    }
-  };
+  const loadSimilar = (id: string, onHits: (hits: SimilarCharacter[]) => void) =>
+    api.similarCharacters(id).then(onHits, (error: unknown) => {
+      // A character without a face has nothing to compare: its summary already says so.
+      if ((error as { code?: string }).code !== 'character_no_face')
+        toasts.error(error, 'Could not search for similar characters');
+    });
+  const findSimilar = () => (character ? loadSimilar(character.id, setSimilar) : undefined);
+  // Looked up on opening a character (and so right after creating one): a new character that
+  // looks like an existing one is flagged at once.
+  const openedId = character?.id;
+  const identityVersion = character?.identity?.version;
+  const hasFace = !!character?.identity?.mean.length;
+  useEffect(() => {
+    if (!openedId || !(hasFace || identityVersion === undefined)) return;
+    let live = true;
+    void loadSimilar(openedId, (hits) => {
+      if (live) setSimilar(hits);
+      // A character saved before identities was embedded by this search: show its answers.
+      if (identityVersion === undefined) void refreshCharacters();
+    });
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per opened identity
+  }, [openedId, identityVersion, hasFace]);
 
   const show = (key: keyof typeof errors) =>
     (touched || key === 'loraWeight' || key === 'triggerWord') && errors[key];
@@ -316,22 +399,57 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
         </label>
         {show('images') && <p className="field__error">{errors.images}</p>}
         <ul className="image-strip">
-          {kept.map((image) => (
-            <li key={image.id}>
-              <img src={api.artifactUrl(image.id)} alt="" />
-              <button
-                type="button"
-                className="icon-button"
-                aria-label="Remove image"
-                onClick={() => setKept((k) => k.filter((i) => i !== image))}
-              >
-                ×
-              </button>
-            </li>
-          ))}
+          {kept.map((image) => {
+            const face = faces.get(image.id);
+            const role = roles[image.id] ?? face?.role;
+            return (
+              <li key={image.id}>
+                <img src={api.artifactUrl(image.id)} alt="" />
+                {face && <ReferenceFaceBadge face={{ ...face, role: role ?? face.role }} />}
+                {face?.status === 'face' && (
+                  <label className="style-toggle">
+                    <input
+                      type="checkbox"
+                      checked={role === 'style'}
+                      onChange={(e) =>
+                        setRoles((r) => ({
+                          ...r,
+                          [image.id]: e.target.checked ? 'style' : 'identity',
+                        }))
+                      }
+                    />{' '}
+                    Style only
+                  </label>
+                )}
+                <button
+                  type="button"
+                  className="icon-button"
+                  aria-label="Remove image"
+                  onClick={() => setKept((k) => k.filter((i) => i !== image))}
+                >
+                  ×
+                </button>
+              </li>
+            );
+          })}
           {pending.map((image) => (
             <li key={image.url} className="is-new">
               <img src={image.url} alt={image.file.name} />
+              <label
+                className="style-toggle"
+                title="Keep it whatever faces it shows; never compared"
+              >
+                <input
+                  type="checkbox"
+                  checked={image.style}
+                  onChange={(e) =>
+                    setPending((p) =>
+                      p.map((i) => (i === image ? { ...i, style: e.target.checked } : i)),
+                    )
+                  }
+                />{' '}
+                Style only
+              </label>
               <button
                 type="button"
                 className="icon-button"
@@ -366,6 +484,7 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
       </div>
       {character && (
         <section className="similar">
+          <IdentitySummary identity={character.identity} />
           <h3>
             Similar characters{' '}
             <button
@@ -373,22 +492,10 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
               className="button button--small"
               onClick={() => void findSimilar()}
             >
-              Find similar
+              Refresh
             </button>
           </h3>
-          {similar?.length === 0 && <p className="muted">No other character looks alike.</p>}
-          {similar && similar.length > 0 && (
-            <ul className="similar__list">
-              {similar.map((hit) => (
-                <li key={hit.character.id}>
-                  <a href={`#/characters/${encodeURIComponent(hit.character.id)}`}>
-                    {hit.character.name ?? hit.character.id}
-                  </a>
-                  <span className="muted"> · similarity {hit.score.toFixed(2)}</span>
-                </li>
-              ))}
-            </ul>
-          )}
+          {similar && <SimilarCharacterList similar={similar} name={character.name} />}
         </section>
       )}
       {confirmDelete && character && (

@@ -9,6 +9,8 @@ import type { RunState } from '../canvas/studio-context';
 import { useStudio } from '../canvas/studio-context';
 import { useStore } from '../ui/store';
 import { useNow } from '../ui/useNow';
+import { consistencySummary, frameConsistency, scoreBadges } from './consistency-view';
+import { runCharacterId, useIdentityVersion } from './useIdentityVersion';
 import {
   NODE_STATUS_LABEL,
   describeEvent,
@@ -39,6 +41,16 @@ export function RunPanel({ titles, connected, onCancel, onClose, onSelectNode }:
   const now = useNow(active);
   const logRef = useRef<HTMLOListElement>(null);
   const video = useMemo(() => finalVideo(snapshot), [snapshot]);
+  const identityVersion = useIdentityVersion(runCharacterId(snapshot));
+  // Frames nodes with a consistency gate: their per-shot scores, for the summary.
+  const gated = useMemo(
+    () =>
+      Object.entries(snapshot?.nodes ?? {}).flatMap(([id, node]) => {
+        const list = frameConsistency(node.outputs);
+        return list ? [{ id, list }] : [];
+      }),
+    [snapshot],
+  );
   const title = (id: string) => titles.get(id) ?? id;
   const logLength = feed?.log.length ?? 0;
 
@@ -143,6 +155,19 @@ export function RunPanel({ titles, connected, onCancel, onClose, onSelectNode }:
           ))}
         </tbody>
       </table>
+      {gated.map(({ id, list }) => (
+        <section key={id} className="run-consistency" data-testid={`run-consistency-${id}`}>
+          <h3>Consistency · {title(id)}</h3>
+          <p className="muted">{consistencySummary(list)}</p>
+          <ol>
+            {scoreBadges(list, identityVersion).map((badge, index) => (
+              <li key={index} className={badge ? `run-consistency--${badge.tone}` : ''}>
+                {badge?.title ?? `Shot ${index + 1}: no score`}
+              </li>
+            ))}
+          </ol>
+        </section>
+      ))}
       <h3>Events</h3>
       <ol className="event-log" ref={logRef} data-testid="event-log">
         {feed.log.map((event) => (
