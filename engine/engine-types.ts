@@ -23,6 +23,14 @@ export interface StartRunRequest {
   parentRunId?: string;
   /** Nodes that must run even on a cache hit (and their descendants). */
   forceRun?: string[];
+  /** Per-item rerolls carried in the plan (ExecutionPlan.rerolls): "regenerate this shot". */
+  rerolls?: Record<string, Record<string, number>>;
+}
+
+/** Regenerate one fan-out item (a shot's frame or clip) of a finished run with a new seed. */
+export interface RegenerateRequest {
+  nodeId: string;
+  index: number;
 }
 
 export interface RerunRequest {
@@ -43,6 +51,12 @@ export interface RunService {
   /** Cancels one node: it ends `cancelled`, its descendants `skipped`, other branches go on. */
   cancelNode(runId: string, nodeId: string): Promise<void>;
   rerun(runId: string, request: RerunRequest): Promise<RunRecord>;
+  /**
+   * A new run of the same graph in which only item `index` of `nodeId` gets a new seed (its
+   * reroll count + 1): every other item, and everything not downstream of it, comes from the
+   * cache. 404 unknown_node, 400 not_fan_out / index_out_of_range, 409 run_not_finished.
+   */
+  regenerate(runId: string, request: RegenerateRequest): Promise<RunRecord>;
   /** Resolves when the run reaches a terminal status (for the CLI and tests). */
   waitForEnd(runId: string, timeoutMs?: number): Promise<RunSnapshot>;
   /**
@@ -57,6 +71,8 @@ export interface ServiceHealth {
   ok: boolean;
   kind: string;
   latencyMs: number;
+  /** Why the service is not ok, when it says (e.g. which database file is damaged). */
+  error?: string;
 }
 
 export interface Health {

@@ -13,6 +13,7 @@ import type { NodeActivity } from './worker/node-api';
 import { ArtifactService } from './artifacts/artifact-service';
 import { ensureDemoCharacter } from './characters/demo-character';
 import type { Engine, Health } from './engine-types';
+import { LabError } from './errors';
 import type { GraphSchema } from './graph/schema';
 import { describeProviders, readConfig, type LabConfig } from './config';
 import type { LineLog } from './logging';
@@ -95,6 +96,7 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
       sink: localSink(events),
       documents,
       blobs,
+      vectors,
       artifacts,
       providers,
       log,
@@ -129,8 +131,11 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
     async health(): Promise<Health> {
       const check = async (kind: string, probe: () => Promise<boolean>) => {
         const started = performance.now();
-        const ok = await probe().catch(() => false);
-        return { ok, kind, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+        const result = await probe().then(
+          (ok) => ({ ok }),
+          (error: unknown) => ({ ok: false, error: healthError(error) }),
+        );
+        return { ...result, kind, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
       };
       const [temporal, documentsHealth, blobsHealth, vectorsHealth] = await Promise.all([
         check(temporalServer.process ? 'dev-server' : 'cluster', async () => {
@@ -162,6 +167,13 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
     },
   };
   return engine;
+}
+
+/** A store's own explanation (a LabError, e.g. a damaged database) is shown; others by code. */
+function healthError(error: unknown): string {
+  if (error instanceof LabError) return error.message;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? `unreachable (${code})` : 'unreachable';
 }
 
 export function writeEngineInfo(dataDir: string, info: EngineInfo): void {

@@ -10,7 +10,11 @@ import {
   type TestEngine,
 } from '../testing/engine-harness';
 import { buildServer, type LabServer } from '../server/app';
-import { brokenGraph, graphDoc, storyGraph } from '../testing/server-fixtures';
+import { brokenGraph, graphDoc, storyGraph, tinyFilm } from '../testing/server-fixtures';
+import { ArtifactService } from '../artifacts/artifact-service';
+import { TemplateCatalog, TemplateService } from '../server/templates';
+import { openStores } from '../stores';
+import { graphSchema } from '../../nodes/definitions';
 import { main, type CliIO } from './main';
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
@@ -138,6 +142,18 @@ describe('charlab run, before anything runs', () => {
     expect(text).toContain('- unknown_value_target: "nope.text"');
   });
 
+  it('takes a graph file or --template, not both, and --version only with --template', async () => {
+    const both = terminal();
+    expect(await main(['run', 'x.json', '--template', 'character-short'], both.io)).toBe(2);
+    expect(both.err[0]).toContain('give a graph file or --template, not both');
+    const version = terminal();
+    expect(await main(['run', 'x.json', '--version', '2'], version.io)).toBe(2);
+    expect(version.err[0]).toContain('--version goes with --template');
+    const neither = terminal();
+    expect(await main(['run'], neither.io)).toBe(2);
+    expect(neither.err[0]).toContain('or --template ID');
+  });
+
   it('reports an unreachable server (exit 1)', async () => {
     const t = terminal();
     const graph = await file('story.json', storyGraph());
@@ -167,6 +183,40 @@ describe.skipIf(temporalUnavailable())('charlab run and serve', () => {
     expect(t.out.at(-1)).toMatch(new RegExp(`^wrote ${out} \\(0\\.\\d MB, \\d\\.\\d s\\)$`));
     const bytes = await readFile(out);
     expect(bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
+  });
+
+  it("runs one of the data dir's own templates embedded, with --set on its exposed params", async () => {
+    const dataDir = await mkdtemp(join(scratch, 'data-'));
+    const env = testEnv(dataDir);
+    // The template is saved the way the server saves one, into the store the CLI then opens.
+    const stores = await openStores({ env });
+    const templates = new TemplateService({
+      graph: graphSchema,
+      documents: stores.documents,
+      artifacts: new ArtifactService(stores.blobs, stores.documents),
+      catalog: new TemplateCatalog(graphSchema, join(scratch, 'no-shipped-templates')),
+    });
+    const template = await templates.create('local', { graph: tinyFilm(), name: 'Tiny film' });
+    await stores.close();
+
+    const t = terminal(env);
+    const out = join(scratch, 'from-template.mp4');
+    const args = [
+      'run',
+      '--template',
+      template.id,
+      '--set',
+      'script.text=She waves. He waves back.',
+    ];
+    expect(await main([...args, '--out', out], t.io), t.err.join('\n')).toBe(0);
+    expect(t.out).toContain('[merge] done');
+    expect((await readFile(out)).subarray(4, 8).toString('latin1')).toBe('ftyp');
+
+    const refused = terminal(env);
+    expect(
+      await main(['run', '--template', template.id, '--set', 'merge.crf=10'], refused.io),
+    ).toBe(2);
+    expect(refused.err.join('\n')).toMatch(/param_not_exposed: .*"merge\.crf"/);
   });
 
   it('exits 1 with the failing node and its error when the run fails', async () => {
@@ -216,6 +266,53 @@ describe.skipIf(temporalUnavailable())('charlab run and serve', () => {
       const video = run.snapshot.nodes.merge.outputs?.video as { sha256: string };
       const bytes = await readFile(out);
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(video.sha256);
+    });
+
+    it('runs a template with --server; a key it does not expose or a bad value starts nothing', async () => {
+      const created = await fetch(`${url}/api/templates`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ graph: tinyFilm(), name: 'Tiny film' }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const runsBefore = (await lab.engine.runs.list({ limit: 500 })).length;
+
+      const unknownKey = terminal();
+      expect(
+        await main(
+          ['run', '--template', id, '--set', 'merge.crf=10', '--server', url],
+          unknownKey.io,
+        ),
+      ).toBe(2);
+      expect(unknownKey.err.join('\n')).toMatch(/param_not_exposed: .*"merge\.crf"/);
+      const badValue = terminal();
+      expect(
+        await main(
+          ['run', '--template', id, '--set', 'story.shots=99', '--server', url],
+          badValue.io,
+        ),
+      ).toBe(2);
+      expect(badValue.err.join('\n')).toContain('invalid_param: "story.shots"');
+      const missing = terminal();
+      expect(
+        await main(['run', '--template', 'tpl_0000000000000000', '--server', url], missing.io),
+      ).toBe(2);
+      expect(missing.err.join('\n')).toContain('template_not_found');
+      expect((await lab.engine.runs.list({ limit: 500 })).length).toBe(runsBefore);
+
+      const t = terminal();
+      const out = join(scratch, 'remote-template.mp4');
+      const args = ['run', '--template', id, '--set', 'story.shots=1', '--server', url];
+      expect(await main([...args, '--out', out], t.io), t.err.join('\n')).toBe(0);
+      const [run] = await lab.engine.runs.list({ limit: 1 });
+      expect(run.graph.meta).toMatchObject({ template: { id, version: 1 } });
+      const video = run.snapshot.nodes.merge.outputs?.video as { sha256: string };
+      expect(
+        createHash('sha256')
+          .update(await readFile(out))
+          .digest('hex'),
+      ).toBe(video.sha256);
     });
   });
 

@@ -17,6 +17,7 @@ export const USAGE = `Character Lab: a node-graph studio for AI video with consi
 
 Usage:
   charlab run <graph.json> [--set node.param=value …] [--out file.mp4] [--server URL]
+  charlab run --template ID [--version N] [--set node.param=value …] [--out file.mp4] [--server URL]
   charlab validate <graph.json>
   charlab serve [--no-worker] [--max-runs N]
   charlab worker [--queues lab-cpu,lab-gpu,lab-io] [--server URL]
@@ -26,6 +27,8 @@ Commands:
   run       Runs a graph (in this process, or on a server with --server), prints a line per
             event and writes the final video to --out (default: "<graph name>.mp4").
             --set overrides a param, e.g. --set script.text="A new story." --set story.shots=3
+            --template runs a shipped template or one of yours (from --server, else from this
+            data dir); --set then takes only the params the template exposes.
   validate  Checks a graph file and prints every problem.
   serve     Starts the API and the studio on HOST:PORT (default 127.0.0.1:8080) with a worker
             in the same process (--no-worker when workers run elsewhere).

@@ -3,6 +3,10 @@
  * validates the graph, runs it (in this process, or on a server), prints a line per event
  * and writes the final video. Exit 0 on success, 1 when the run fails, 2 on bad usage or an
  * invalid graph.
+ *
+ * `charlab run --template ID [--version N] [--set node.param=value …]` runs a template instead:
+ * a shipped one or one of the user's, from the server with --server, else from the embedded
+ * engine's store and the shipped catalogue. Only the template's exposed params can be set.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -18,9 +22,12 @@ import { GraphInvalid, type ValidationProblem } from '../graph/problems';
 import type { PreparedGraph } from '../graph/schema';
 import type { ArtifactRef } from '../graph/values';
 import { createEngine } from '../engine';
+import type { Engine } from '../engine-types';
+import { LabError } from '../errors';
+import { SHIPPED_TEMPLATES_DIR, TemplateCatalog, TemplateService } from '../server/templates';
 import { graphSchema } from '../../nodes/definitions';
 import { watchRun } from '../server/watch-run';
-import { parseCommand, parseServerUrl, parseSets } from './args';
+import { parseCommand, parseServerUrl, parseSets, parseWholeNumber, UsageError } from './args';
 import { formatProblems, readGraphFile } from './graph-file';
 import type { CliIO } from './io';
 import { describeFailure, findFinalVideo, ProgressPrinter } from './progress';
@@ -43,11 +50,35 @@ export async function runCommand(args: string[], io: CliIO, config: LabConfig): 
       set: { type: 'string', multiple: true },
       out: { type: 'string' },
       server: { type: 'string' },
+      template: { type: 'string' },
+      version: { type: 'string' },
     },
-    { min: 1, max: 1, names: 'the graph file (charlab run <graph.json>)' },
+    { min: 0, max: 1, names: 'the graph file (charlab run <graph.json>) or --template ID' },
   );
   const values = parseSets(flags.set);
   const server = flags.server === undefined ? undefined : parseServerUrl(flags.server);
+  if (flags.template !== undefined) {
+    if (positionals.length > 0) {
+      throw new UsageError(
+        `run: give a graph file or --template, not both (got "${positionals[0]}" and --template ${flags.template})`,
+      );
+    }
+    const request: TemplateRunRequest = {
+      templateId: flags.template,
+      values,
+      ...(flags.version === undefined
+        ? {}
+        : { version: parseWholeNumber('--version', flags.version, 1, 1_000_000) }),
+    };
+    const output = { out: flags.out, cwd: io.cwd };
+    return server
+      ? runTemplateOnServer(server, request, output, io)
+      : runEmbedded(io, config, (engine) => prepareTemplate(engine, request, output, io));
+  }
+  if (flags.version !== undefined) throw new UsageError('run: --version goes with --template');
+  if (positionals.length === 0) {
+    throw new UsageError('run: missing the graph file (charlab run <graph.json>) or --template ID');
+  }
   const { file, text } = await readGraphFile(io.cwd, positionals[0]);
   let loaded: PreparedGraph;
   try {
@@ -56,13 +87,109 @@ export async function runCommand(args: string[], io: CliIO, config: LabConfig): 
     if (error instanceof GraphInvalid) return reportInvalid(io, file, error.problems);
     throw error;
   }
-  const plan: RunPlan = {
-    graph: loaded.graph,
-    out: resolve(io.cwd, flags.out ?? `${safeFileName(loaded.graph.name)}.mp4`),
-    outGiven: flags.out !== undefined,
-  };
-  return server ? runOnServer(server, plan, io) : runEmbedded(plan, io, config);
+  const plan = planFor(loaded.graph, { out: flags.out, cwd: io.cwd });
+  return server
+    ? runOnServer(server, plan, io, startOnServer(server, { graph: plan.graph }))
+    : runEmbedded(io, config, async () => plan);
 }
+
+/**
+ * Whose templates an embedded run sees: the data dir's single local user, the owner the server
+ * gives everything while accounts are off.
+ */
+const LOCAL_USER = 'local';
+
+/** What `--template` asks to run. */
+interface TemplateRunRequest {
+  templateId: string;
+  version?: number;
+  values: Record<string, string>;
+}
+
+function planFor(graph: GraphDocument, output: { out: string | undefined; cwd: string }): RunPlan {
+  return {
+    graph,
+    out: resolve(output.cwd, output.out ?? `${safeFileName(graph.name)}.mp4`),
+    outGiven: output.out !== undefined,
+  };
+}
+
+/**
+ * The template's graph with the --set values, from this machine's store or the shipped
+ * catalogue; a key the template does not expose, a bad value or an unknown template is
+ * reported as bad usage (exit 2) before anything runs.
+ */
+async function prepareTemplate(
+  engine: Engine,
+  request: TemplateRunRequest,
+  output: { out: string | undefined; cwd: string },
+  io: CliIO,
+): Promise<RunPlan | number> {
+  const templates = new TemplateService({
+    graph: engine.graph,
+    documents: engine.documents,
+    artifacts: engine.artifacts,
+    catalog: new TemplateCatalog(engine.graph, SHIPPED_TEMPLATES_DIR, (line) => io.err(line)),
+  });
+  try {
+    const { graph } = await templates.prepare(LOCAL_USER, request.templateId, {
+      values: request.values,
+      ...(request.version === undefined ? {} : { version: request.version }),
+    });
+    return planFor(graph, output);
+  } catch (error) {
+    if (error instanceof LabError && error.status < 500) {
+      return reportTemplateRefusal(io, request.templateId, error);
+    }
+    if (error instanceof GraphInvalid) return reportInvalid(io, request.templateId, error.problems);
+    throw error;
+  }
+}
+
+function reportTemplateRefusal(
+  io: CliIO,
+  templateId: string,
+  error: { code: string; message: string; details?: unknown },
+): number {
+  io.err(`template ${templateId}: ${error.code}: ${error.message}`);
+  const problems = (error.details as { errors?: ValidationProblem[] } | undefined)?.errors;
+  if (error.code !== 'invalid_param' && problems) {
+    for (const line of formatProblems(problems)) io.err(line);
+  }
+  return EXIT.usage;
+}
+
+/** Starts a template run on the server, then reads back the graph it runs (for the video). */
+async function runTemplateOnServer(
+  server: string,
+  request: TemplateRunRequest,
+  output: { out: string | undefined; cwd: string },
+  io: CliIO,
+): Promise<number> {
+  const started = await startOnServer(server, request)();
+  if (!started.ok) {
+    // The template's own checks (unknown template, a key it does not expose, a bad value)
+    // are the user's to fix, like an invalid graph file.
+    const code = started.error?.code ?? '';
+    if (TEMPLATE_REFUSALS.has(code) && started.error) {
+      return reportTemplateRefusal(io, request.templateId, started.error);
+    }
+    return reportServerRefusal(io, server, started);
+  }
+  const response = await apiFetch(server, `/api/runs/${started.runId}/graph`);
+  if (!response.ok) throw new Error(`reading the run's graph failed: HTTP ${response.status}`);
+  const graph = (await response.json()) as GraphDocument;
+  return runOnServer(server, planFor(graph, output), io, async () => started);
+}
+
+/** Refusals of a template run that mean "fix your command" (exit 2), not "the run failed". */
+const TEMPLATE_REFUSALS = new Set([
+  'template_not_found',
+  'template_version_not_found',
+  'param_not_exposed',
+  'invalid_param',
+  'invalid_graph',
+]);
 
 function reportInvalid(io: CliIO, file: string, errors: readonly ValidationProblem[]): number {
   io.err(
@@ -72,13 +199,23 @@ function reportInvalid(io: CliIO, file: string, errors: readonly ValidationProbl
   return EXIT.usage;
 }
 
-async function runEmbedded(plan: RunPlan, io: CliIO, config: LabConfig): Promise<number> {
+/**
+ * Runs in this process. `planOf` gets the engine first, since a template may live in its
+ * store; it answers an exit code instead of a plan when there is nothing to run.
+ */
+async function runEmbedded(
+  io: CliIO,
+  config: LabConfig,
+  planOf: (engine: Engine) => Promise<RunPlan | number>,
+): Promise<number> {
   const engine = await createEngine({
     config,
     startWorker: true,
     log: (line) => io.err(line),
   });
   try {
+    const plan = await planOf(engine);
+    if (typeof plan === 'number') return plan;
     const run = await engine.runs.start({ graph: plan.graph });
     const printer = new ProgressPrinter(run.id, io.out);
     const watch = await watchRun(engine, run.id, 0, (event) => printer.accept(event));
@@ -107,37 +244,69 @@ async function runEmbedded(plan: RunPlan, io: CliIO, config: LabConfig): Promise
   }
 }
 
-async function runOnServer(server: string, plan: RunPlan, io: CliIO): Promise<number> {
-  const api = async (path: string, init?: RequestInit) => {
-    try {
-      return await fetch(`${server}${path}`, init);
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(
-        `cannot reach the server at ${server} (${cause?.code ?? cause?.message ?? String(error)}): ` +
-          'start it with `charlab serve` or fix --server',
-      );
-    }
-  };
-  const started = await api('/api/runs', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ graph: plan.graph }),
-  });
-  const body = (await started.json().catch(() => ({}))) as {
-    runId?: string;
-    error?: { code: string; message: string; details?: { errors?: ValidationProblem[] } };
-  };
-  if (started.status !== 202 || !body.runId) {
-    if (body.error?.code === 'invalid_graph' && body.error.details?.errors) {
-      return reportInvalid(io, server, body.error.details.errors);
-    }
-    io.err(
-      `the server refused the run (${started.status} ${body.error?.code ?? ''}): ${body.error?.message ?? 'no details'}`,
+/** A fetch to the server whose network failure says how to fix it. */
+async function apiFetch(server: string, path: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(`${server}${path}`, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(
+      `cannot reach the server at ${server} (${cause?.code ?? cause?.message ?? String(error)}): ` +
+        'start it with `charlab serve` or fix --server',
     );
-    return EXIT.failed;
   }
-  const runId = body.runId;
+}
+
+/** The answer to POST /api/runs: the run id, or the server's refusal. */
+type StartAnswer =
+  | { ok: true; runId: string }
+  | {
+      ok: false;
+      status: number;
+      error?: { code: string; message: string; details?: { errors?: ValidationProblem[] } };
+    };
+
+/** A POST /api/runs with `body`, to call when the run should start. */
+function startOnServer(server: string, body: object): () => Promise<StartAnswer> {
+  return async () => {
+    const started = await apiFetch(server, '/api/runs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (await started.json().catch(() => ({}))) as {
+      runId?: string;
+      error?: { code: string; message: string; details?: { errors?: ValidationProblem[] } };
+    };
+    if (started.status === 202 && answer.runId) return { ok: true, runId: answer.runId };
+    return { ok: false, status: started.status, ...(answer.error ? { error: answer.error } : {}) };
+  };
+}
+
+function reportServerRefusal(
+  io: CliIO,
+  server: string,
+  refused: Extract<StartAnswer, { ok: false }>,
+): number {
+  if (refused.error?.code === 'invalid_graph' && refused.error.details?.errors) {
+    return reportInvalid(io, server, refused.error.details.errors);
+  }
+  io.err(
+    `the server refused the run (${refused.status} ${refused.error?.code ?? ''}): ${refused.error?.message ?? 'no details'}`,
+  );
+  return EXIT.failed;
+}
+
+async function runOnServer(
+  server: string,
+  plan: RunPlan,
+  io: CliIO,
+  start: () => Promise<StartAnswer>,
+): Promise<number> {
+  const api = (path: string, init?: RequestInit) => apiFetch(server, path, init);
+  const started = await start();
+  if (!started.ok) return reportServerRefusal(io, server, started);
+  const runId = started.runId;
   const printer = new ProgressPrinter(runId, io.out);
   const offSignal = io.onSignal(() => {
     io.err('interrupted: cancelling the run on the server');

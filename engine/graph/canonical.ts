@@ -81,5 +81,11 @@ function orderEdge(edge: GraphEdge): Record<string, unknown> {
 }
 
 function orderExposed(entry: ExposedParam): Record<string, unknown> {
-  return { nodeId: entry.nodeId, param: entry.param, label: entry.label };
+  return {
+    nodeId: entry.nodeId,
+    param: entry.param,
+    label: entry.label,
+    ...(entry.help === undefined ? {} : { help: entry.help }),
+    ...(entry.default === undefined ? {} : { default: sortKeysDeep(entry.default, new Set()) }),
+  };
 }

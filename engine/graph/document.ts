@@ -38,10 +38,17 @@ export const graphEdgeSchema = z.strictObject({
 });
 export type GraphEdge = z.infer<typeof graphEdgeSchema>;
 
+/**
+ * A param a template asks for. Its constraints are the node's param schema (never copied here);
+ * `default` is what the values form starts from instead of the node's current value, and is
+ * checked against that schema by validateGraph.
+ */
 export const exposedParamSchema = z.strictObject({
   nodeId: idSchema,
   param: z.string().min(1).max(100),
   label: z.string().min(1).max(200),
+  help: z.string().max(1_000).optional(),
+  default: z.unknown().optional(),
 });
 export type ExposedParam = z.infer<typeof exposedParamSchema>;
 

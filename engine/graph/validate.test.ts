@@ -275,6 +275,24 @@ describe('validateGraph', () => {
     expect(problems[2].message).toContain('exposed twice');
   });
 
+  it('invalid_exposed for a default the param refuses; a valid default and help pass', () => {
+    const problems = validateGraph(
+      graph([script()], [], {
+        exposed: [{ nodeId: 'script', param: 'text', label: 'Script', default: 42 }],
+      }),
+    );
+    expect(summary(problems)).toEqual([
+      { code: 'invalid_exposed', nodeId: 'script', param: 'text' },
+    ]);
+    expect(problems[0].message).toContain('has the default 42');
+    const fine = graph([script()], [], {
+      exposed: [
+        { nodeId: 'script', param: 'text', label: 'Script', help: 'Say it', default: 'Hi.' },
+      ],
+    });
+    expect(validateGraph(fine)).toEqual([]);
+  });
+
   it('reports every problem at once', () => {
     const codes = validateGraph(
       graph(

@@ -3,6 +3,7 @@
  * naming the nodes, edges and ports involved and what to do about it. Pure and browser-safe:
  * the canvas runs it live, the server before saving and running, the CLI for `validate`.
  */
+import type { z } from 'zod';
 import type { GraphDocument, GraphEdge, GraphNode } from './document';
 import { canConnect } from './ports';
 import { closestName, describeNode, type NodeRegistry, type ValidationProblem } from './problems';
@@ -348,6 +349,17 @@ function checkExposed(
         message: `${where}: ${describeNode(node, registry)} has no param "${entry.param}"${didYouMean(entry.param, Object.keys(shape))}: fix the entry or remove it`,
       });
       continue;
+    }
+    // A default the param itself would refuse would make the template's form start invalid.
+    const paramSchema = (shape as Record<string, z.ZodType> | undefined)?.[entry.param];
+    if (entry.default !== undefined && paramSchema) {
+      const checked = paramSchema.safeParse(entry.default);
+      if (!checked.success) {
+        problems.push({
+          ...base,
+          message: `${where} has the default ${JSON.stringify(entry.default)}, which ${describeNode(node, registry)} refuses (${checked.error.issues.map((i) => i.message).join('; ')}): fix the default or remove it`,
+        });
+      }
     }
     const key = `${entry.nodeId}\u0000${entry.param}`;
     if (seen.has(key)) {

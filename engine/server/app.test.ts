@@ -771,8 +771,12 @@ describe.skipIf(skip)('HTTP API', () => {
         method: 'POST',
         url: `/api/characters/${character.id}/similar`,
       });
-      expect(similar.statusCode).toBe(501);
-      expect(similar.json().error.code).toBe('not_implemented_yet');
+      // Plain grey references show no face: kept as style images, so there is no face to compare.
+      expect(updated.json().identity.references).toEqual([
+        expect.objectContaining({ status: 'no-face', role: 'style' }),
+      ]);
+      expect(similar.statusCode).toBe(422);
+      expect(similar.json().error.code).toBe('character_no_face');
 
       expect(
         (await inject({ method: 'DELETE', url: `/api/characters/${character.id}` })).statusCode,

@@ -31,7 +31,7 @@ import { createRedactor, secretsOf } from './secrets';
 import { linkReplicas, type ReplicaLink } from './replicas';
 import { createServerMetrics, metricsRoute } from './metrics';
 import { attachSockets } from './sockets';
-import { TemplateCatalog } from './templates';
+import { TemplateCatalog, TemplateService } from './templates';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -100,9 +100,15 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
   const ctx: ServerContext = {
     engine,
     options: resolved,
-    templates: new TemplateCatalog(engine.graph, resolved.templatesDir, (message) =>
-      log('warn', message),
-    ),
+    templates: new TemplateService({
+      graph: engine.graph,
+      documents: engine.documents,
+      artifacts: engine.artifacts,
+      catalog: new TemplateCatalog(engine.graph, resolved.templatesDir, (message) =>
+        log('warn', message),
+      ),
+      runSnapshot: (runId) => engine.runs.snapshot(runId),
+    }),
     redact,
     log,
   };

@@ -9,7 +9,7 @@ import { LabError } from '../errors';
 import type { MediaInfo } from '../artifacts/artifact-service';
 import type { RateLimitOptions } from './rate-limit';
 import type { Redactor } from './secrets';
-import type { TemplateCatalog } from './templates';
+import type { TemplateService } from './templates';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type ServerLog = (level: LogLevel, message: string) => void;
@@ -42,7 +42,7 @@ export interface ResolvedServerOptions {
 export interface ServerContext {
   engine: Engine;
   options: ResolvedServerOptions;
-  templates: TemplateCatalog;
+  templates: TemplateService;
   redact: Redactor;
   log: ServerLog;
 }

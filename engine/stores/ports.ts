@@ -8,6 +8,7 @@ import type { GraphDocument } from '../graph/document';
 import type { ExecutionPlan } from '../graph/plan';
 import type { RunEvent, RunEventInput, RunSnapshot } from '../runs/events';
 import type { ArtifactRef, Character } from '../graph/values';
+import type { CharacterIdentity } from '../faces/identity';
 
 export interface Owned {
   /** The owning user's id; `local` when accounts are off. */
@@ -31,6 +32,11 @@ export interface WorkflowRecord extends Owned {
 export interface CharacterRecord extends Owned, Character {
   /** Bumped on every change, so caches keyed on a character see edits. */
   revision: number;
+  /**
+   * What face detection made of the reference images (engine/faces/identity.ts). Absent on
+   * characters stored before identities existed: they are embedded on first use.
+   */
+  identity?: CharacterIdentity;
 }
 
 export interface RunRecord extends Owned {
@@ -43,6 +49,41 @@ export interface RunRecord extends Owned {
   temporalWorkflowId: string;
   /** Set by a rerun: the run this one was derived from. */
   parentRunId?: string;
+}
+
+/** A template's preview picture or clip: an artifact its owner can read. */
+export interface TemplatePreview {
+  artifactId: string;
+  mime: string;
+}
+
+/**
+ * One saved version of a user's template. Versions are immutable: an update stores the next
+ * version and older ones stay readable, so workflows made from them keep their source.
+ */
+export interface TemplateVersionRecord extends Owned {
+  /** `<templateId>@<version>`. */
+  id: string;
+  templateId: string;
+  version: number;
+  name: string;
+  description: string;
+  category: string;
+  preview: TemplatePreview | null;
+  /** The graph, with its `exposed` list: what the template asks for. */
+  graph: GraphDocument;
+}
+
+/** A user's template as listed: a copy of its latest version under the template's own id. */
+export interface TemplateRecord extends Omit<TemplateVersionRecord, 'templateId'> {
+  /** `tpl_…`. */
+  id: string;
+}
+
+/** Template versions add a create-only write, so two saves can never both claim one version. */
+export interface TemplateVersionCollection extends Collection<TemplateVersionRecord> {
+  /** Stores the record unless one with its id exists; true when it was stored. */
+  create(record: TemplateVersionRecord): Promise<boolean>;
 }
 
 export interface ArtifactRecord extends ArtifactRef, Pick<Owned, 'ownerId' | 'createdAt'> {
@@ -116,6 +157,9 @@ export interface DocumentStore {
   characters: Collection<CharacterRecord>;
   runs: Collection<RunRecord>;
   artifacts: Collection<ArtifactRecord>;
+  /** Users' templates: the latest version of each (shipped ones are files in workflows/). */
+  templates: Collection<TemplateRecord>;
+  templateVersions: TemplateVersionCollection;
   externalTasks: Collection<ExternalTaskRecord>;
   events: EventLog;
   cache: CacheStore;

@@ -106,6 +106,45 @@ export function graphDoc(
   };
 }
 
+/**
+ * Script → storyboard → frames → clips → merged video on the local providers at a small size,
+ * exposing the script and the shot count: a whole film that runs in seconds.
+ */
+export function tinyFilm(
+  text = 'Mira climbs. She smiles.',
+  exposed: Record<string, unknown>[] = [
+    { nodeId: 'script', param: 'text', label: 'Script' },
+    { nodeId: 'story', param: 'shots', label: 'Shots' },
+  ],
+) {
+  return graphDoc(
+    'Tiny film',
+    [
+      { id: 'script', type: 'script-input', params: { text } },
+      {
+        id: 'story',
+        type: 'gpt-storyboard',
+        params: { provider: 'local', shots: 2, shotDurationSec: 1 },
+      },
+      {
+        id: 'frames',
+        type: 'sd-lora-frame',
+        params: { provider: 'local', width: 384, height: 216 },
+      },
+      { id: 'clips', type: 'runway-clip', params: { provider: 'local' } },
+      { id: 'merge', type: 'ffmpeg-merge', params: { width: 384, height: 216, subtitles: false } },
+    ],
+    [
+      ['script', 'text', 'story', 'script'],
+      ['story', 'storyboard', 'frames', 'storyboard'],
+      ['frames', 'frames', 'clips', 'frames'],
+      ['story', 'storyboard', 'clips', 'storyboard'],
+      ['clips', 'clips', 'merge', 'clips'],
+    ],
+    { exposed },
+  );
+}
+
 /** Script → local storyboard: valid, and quick to run on local providers. */
 export function storyGraph(text = 'Mira climbs the ridge. She sees the valley. She smiles.') {
   return graphDoc(

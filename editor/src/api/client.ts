@@ -17,7 +17,11 @@ import type {
   PortInfo,
   RunSummary,
   SimilarCharacter,
+  TemplateExposed,
   TemplateInfo,
+  TemplateSaveInput,
+  TemplateSource,
+  TemplateVersion,
   WorkflowRecord,
   WorkflowSummary,
 } from './types';
@@ -30,7 +34,16 @@ export interface ImportResult {
 }
 
 export type StartRunBody =
-  { workflowId: string; values?: Record<string, unknown> } | { graph: GraphDocument };
+  | { workflowId: string; values?: Record<string, unknown> }
+  | { graph: GraphDocument }
+  | { templateId: string; version?: number; values: Record<string, unknown> };
+
+/** `GET /api/templates` filters: free text, one category, one source. */
+export interface TemplateFilter {
+  q?: string;
+  category?: string;
+  source?: TemplateSource;
+}
 
 export interface CharacterInput {
   name: string;
@@ -113,23 +126,76 @@ export const api = {
     };
   },
 
-  async listTemplates(): Promise<TemplateInfo[]> {
-    return listFrom<Record<string, unknown>>(await request<unknown>('/api/templates')).map(
+  async listTemplates(filter: TemplateFilter = {}): Promise<TemplateInfo[]> {
+    const query = new URLSearchParams();
+    if (filter.q) query.set('q', filter.q);
+    if (filter.category) query.set('category', filter.category);
+    if (filter.source) query.set('source', filter.source);
+    const suffix = query.size > 0 ? `?${query.toString()}` : '';
+    return listFrom<Record<string, unknown>>(await request<unknown>(`/api/templates${suffix}`)).map(
       normalizeTemplate,
     );
   },
 
-  /** One template with its graph (the list leaves graphs out). */
-  async getTemplate(id: string): Promise<TemplateInfo> {
-    const body = await request<unknown>(`/api/templates/${encodeURIComponent(id)}`);
+  /** One template with its graph (the list leaves graphs out); the latest version by default. */
+  async getTemplate(id: string, version?: number): Promise<TemplateInfo> {
+    const suffix = version === undefined ? '' : `?version=${version}`;
+    const body = await request<unknown>(`/api/templates/${encodeURIComponent(id)}${suffix}`);
     return normalizeTemplate(isRecord(body) ? body : {});
   },
 
-  async instantiateTemplate(id: string, values: Record<string, unknown>): Promise<WorkflowRecord> {
+  async templateVersions(id: string): Promise<TemplateVersion[]> {
+    return listFrom<TemplateVersion>(
+      await request<unknown>(`/api/templates/${encodeURIComponent(id)}/versions`),
+    );
+  },
+
+  /** Saves a workflow (by id, as stored) or a graph as a new template of mine: version 1. */
+  async createTemplate(
+    from: { workflowId: string } | { graph: GraphDocument },
+    input: TemplateSaveInput,
+  ): Promise<TemplateInfo> {
+    const body = await request<unknown>('/api/templates', {
+      method: 'POST',
+      body: { ...from, ...input },
+    });
+    return normalizeTemplate(isRecord(body) ? body : {});
+  },
+
+  /** A new version of one of my templates; older versions stay readable and runnable. */
+  async updateTemplate(
+    id: string,
+    from: { workflowId: string } | { graph: GraphDocument },
+    input: TemplateSaveInput,
+  ): Promise<TemplateInfo> {
+    const body = await request<unknown>(`/api/templates/${encodeURIComponent(id)}`, {
+      method: 'PUT',
+      body: { ...from, ...input },
+    });
+    return normalizeTemplate(isRecord(body) ? body : {});
+  },
+
+  deleteTemplate: (id: string) =>
+    request<void>(`/api/templates/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+
+  templateExportUrl: (id: string, version?: number) =>
+    `/api/templates/${encodeURIComponent(id)}/export${version === undefined ? '' : `?version=${version}`}`,
+
+  /** Sends a template file of any supported format version; the server migrates and validates. */
+  async importTemplate(file: unknown): Promise<TemplateInfo> {
+    const body = await request<unknown>('/api/templates/import', { method: 'POST', body: file });
+    return normalizeTemplate(isRecord(body) ? body : {});
+  },
+
+  async instantiateTemplate(
+    id: string,
+    values: Record<string, unknown>,
+    version?: number,
+  ): Promise<WorkflowRecord> {
     return normalizeWorkflow(
       await request<unknown>(`/api/templates/${encodeURIComponent(id)}/instantiate`, {
         method: 'POST',
-        body: { values },
+        body: { values, ...(version === undefined ? {} : { version }) },
       }),
     );
   },
@@ -176,6 +242,13 @@ export const api = {
       body,
     }),
 
+  /** "Regenerate this shot": item `index` of `nodeId` gets a new seed; the rest is cached. */
+  regenerate: (runId: string, body: { nodeId: string; index: number }) =>
+    request<{ runId: string }>(`/api/runs/${encodeURIComponent(runId)}/regenerate`, {
+      method: 'POST',
+      body,
+    }),
+
   async listCharacters(): Promise<CharacterRecord[]> {
     return listFrom<CharacterRecord>(await request<unknown>('/api/characters'));
   },
@@ -185,7 +258,11 @@ export const api = {
   },
 
   /** Multipart, as DESIGN.md §6 fixes: the images travel with the fields. */
-  async createCharacter(input: CharacterInput, images: File[]): Promise<CharacterRecord> {
+  async createCharacter(
+    input: CharacterInput,
+    images: File[],
+    styleImages: File[] = [],
+  ): Promise<CharacterRecord> {
     const form = new FormData();
     form.set('name', input.name);
     form.set('description', input.description);
@@ -194,6 +271,8 @@ export const api = {
     if (input.loraName && input.loraWeight !== null)
       form.set('loraWeight', String(input.loraWeight));
     for (const image of images) form.append('images[]', image, image.name);
+    // Kept even with no face or several faces; never compared with frames.
+    for (const image of styleImages) form.append('styleImages[]', image, image.name);
     return characterFrom(await request<unknown>('/api/characters', { method: 'POST', body: form }));
   },
 
@@ -201,7 +280,7 @@ export const api = {
   async updateCharacter(
     id: string,
     input: CharacterInput,
-    referenceImages: ArtifactRef[],
+    referenceImages: (ArtifactRef & { role?: 'identity' | 'style' })[],
   ): Promise<CharacterRecord> {
     const body = {
       name: input.name,
@@ -218,18 +297,23 @@ export const api = {
   deleteCharacter: (id: string) =>
     request<void>(`/api/characters/${encodeURIComponent(id)}`, { method: 'DELETE' }),
 
-  async similarCharacters(id: string): Promise<SimilarCharacter[]> {
-    const body = await request<unknown>(`/api/characters/${encodeURIComponent(id)}/similar`, {
+  async similarCharacters(id: string, limit?: number): Promise<SimilarCharacter[]> {
+    const body = await request<{ similar?: SimilarCharacter[] }>(
+      `/api/characters/${encodeURIComponent(id)}/similar`,
+      { method: 'POST', body: limit ? { limit } : {} },
+    );
+    return body.similar ?? [];
+  },
+
+  /** The characters whose face is nearest to the one face in `image`. */
+  async searchCharactersByImage(image: File): Promise<SimilarCharacter[]> {
+    const form = new FormData();
+    form.set('image', image, image.name);
+    const body = await request<{ similar?: SimilarCharacter[] }>('/api/characters/similar', {
       method: 'POST',
-      body: {},
+      body: form,
     });
-    return listFrom<Record<string, unknown>>(body).map((hit) => {
-      const character = isRecord(hit.character) ? hit.character : hit;
-      return {
-        character: character as unknown as CharacterRecord,
-        score: typeof hit.score === 'number' ? hit.score : 0,
-      };
-    });
+    return body.similar ?? [];
   },
 
   async uploadArtifact(file: File): Promise<ArtifactRef> {
@@ -312,22 +396,39 @@ export function normalizeWorkflow(body: unknown): WorkflowRecord {
   throw new TypeError('the server answered a workflow without a graph document');
 }
 
-function normalizeTemplate(item: Record<string, unknown>): TemplateInfo {
+/** A template answer (`TemplateSummary`, with `graph` for one template), or a bare graph. */
+export function normalizeTemplate(item: Record<string, unknown>): TemplateInfo {
   const graph = isGraphDocument(item.graph)
     ? item.graph
     : isGraphDocument(item)
       ? (item as unknown as GraphDocument)
       : undefined;
   const listed: unknown[] = Array.isArray(item.exposed) ? item.exposed : (graph?.exposed ?? []);
-  // The server sends each exposed param with the value the template ships with.
-  const exposed = listed.filter(isRecord).map((entry) => ({
-    ...(entry as unknown as TemplateInfo['exposed'][number]),
-    ...('value' in entry && !('default' in entry) ? { default: entry.value } : {}),
+  const exposed = listed.filter(isRecord).map((entry): TemplateExposed => ({
+    ...(entry as unknown as TemplateExposed),
+    key:
+      typeof entry.key === 'string' ? entry.key : `${String(entry.nodeId)}.${String(entry.param)}`,
   }));
+  const source = item.source === 'mine' || item.source === 'shared' ? item.source : 'shipped';
+  const preview =
+    isRecord(item.preview) && typeof item.preview.artifactId === 'string'
+      ? { artifactId: item.preview.artifactId, mime: String(item.preview.mime ?? '') }
+      : null;
   return {
     id: String(item.id ?? graph?.id),
     name: String(item.name ?? graph?.name ?? item.id),
     description: String(item.description ?? graph?.description ?? ''),
+    category: typeof item.category === 'string' && item.category !== '' ? item.category : 'Other',
+    version: typeof item.version === 'number' ? item.version : 1,
+    source,
+    ...(typeof item.owner === 'string' ? { owner: item.owner } : {}),
+    ...(typeof item.nodeCount === 'number'
+      ? { nodeCount: item.nodeCount }
+      : graph
+        ? { nodeCount: graph.nodes.length }
+        : {}),
+    ...(typeof item.updatedAt === 'string' ? { updatedAt: item.updatedAt } : {}),
+    preview,
     ...(graph ? { graph } : {}),
     exposed,
   };

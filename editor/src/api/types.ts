@@ -6,8 +6,16 @@ import type { ExposedParam, GraphDocument } from '../../../engine/graph/document
 import type { RunSnapshot } from '../../../engine/runs/events';
 import type { PortType } from '../../../engine/graph/ports';
 import type { ArtifactRef, Character } from '../../../engine/graph/values';
+import type { CharacterIdentity, ReferenceFace } from '../../../engine/faces/identity';
 
-export type { ArtifactRef, Character, GraphDocument, RunSnapshot };
+export type {
+  ArtifactRef,
+  Character,
+  CharacterIdentity,
+  GraphDocument,
+  ReferenceFace,
+  RunSnapshot,
+};
 
 /** How the inspector renders a param (the definition's `paramUi`, sent as `x-ui`). */
 export interface ParamUiHint {
@@ -102,12 +110,53 @@ export interface WorkflowSummary {
   graph?: GraphDocument;
 }
 
+/**
+ * One `exposed` entry of a graph document. `help` and `default` are optional (issue 13); the
+ * intersection keeps this right whether or not the engine's schema names them yet.
+ */
+export type ExposedEntry = ExposedParam & { help?: string; default?: unknown };
+
+/** Where a template comes from: shipped with the server, saved by me, or shared with me. */
+export type TemplateSource = 'shipped' | 'mine' | 'shared';
+
+/** An exposed param as a template lists it: its key, the param's schema and shipped value. */
+export type TemplateExposed = ExposedEntry & {
+  /** `nodeId.param`, the key of `values` when instantiating or running. */
+  key: string;
+  /** The value the template ships with. */
+  value?: unknown;
+  /** The param's JSON Schema, from the node type. */
+  schema?: JsonSchema;
+};
+
 export interface TemplateInfo {
   id: string;
   name: string;
   description: string;
+  category: string;
+  version: number;
+  source: TemplateSource;
+  owner?: string;
+  nodeCount?: number;
+  updatedAt?: string;
+  preview: { artifactId: string; mime: string } | null;
   graph?: GraphDocument;
-  exposed: (ExposedParam & { default?: unknown; schema?: JsonSchema })[];
+  exposed: TemplateExposed[];
+}
+
+export interface TemplateVersion {
+  version: number;
+  name: string;
+  createdAt: string;
+}
+
+/** What a template is saved with besides its graph (POST and PUT /api/templates). */
+export interface TemplateSaveInput {
+  name: string;
+  description?: string;
+  category?: string;
+  /** An artifact, a run (its final video, else its first key frame), or none (the graph). */
+  preview: { artifactId: string } | { runId: string } | null;
 }
 
 export interface RunSummary {
@@ -131,11 +180,22 @@ export interface CharacterRecord extends Character {
   createdAt?: string;
   updatedAt?: string;
   revision?: number;
+  /** Per-image face answers and the calibrated threshold; absent until first computed. */
+  identity?: CharacterIdentity;
 }
 
+/** One nearest character (POST /api/characters/:id/similar, POST /api/characters/similar). */
 export interface SimilarCharacter {
-  character: CharacterRecord;
-  score: number;
+  id: string;
+  name: string;
+  /** Face distance to the query (0 = identical). */
+  distance: number;
+  /** The candidate's own pass threshold. */
+  threshold: number;
+  /** `distance <= threshold`: the candidate's consistency check would accept this face. */
+  looksAlike: boolean;
+  /** The candidate's first face reference, for a thumbnail. */
+  imageId?: string;
 }
 
 export interface HealthInfo {

@@ -10,13 +10,16 @@ import { memo, useCallback, useMemo } from 'react';
 import type { CSSProperties } from 'react';
 import { PORT_COLORS } from '../../../engine/graph/ports';
 import type { PortInfo } from '../api/types';
+import { isTerminalRunStatus } from '../../../engine/runs/events';
+import { frameConsistency, scoreBadges } from '../runs/consistency-view';
 import { OutputPreview } from '../runs/OutputPreview';
+import { useStore } from '../ui/store';
 import { NODE_STATUS_LABEL, fanOutCount, mergeItemOutputs, previewOutputs } from '../runs/run-view';
 import { portKind } from './catalog';
 import type { DragOrigin } from './connection';
 import { handleAccepts } from './connection';
 import type { FlowNode } from './flow-mapping';
-import { useNodeProblems, useNodeRun, useStudio } from './studio-context';
+import { useNodeExposed, useNodeProblems, useNodeRun, useStudio } from './studio-context';
 import './GraphNodeView.css';
 
 /** The handle a connection is being dragged from, as one comparable string (or null). */
@@ -39,15 +42,31 @@ function useDragOrigin(): DragOrigin | null {
 }
 
 function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
-  const { catalog, openImages } = useStudio();
+  const { catalog, openImages, regenerateShot, run: runStore } = useStudio();
+  const runEnded = useStore(runStore, (s) => {
+    const runStatus = s.feed?.snapshot?.status;
+    return runStatus !== undefined && isTerminalRunStatus(runStatus);
+  });
   const info = catalog.get(data.type);
   const { node: run, items } = useNodeRun(id);
   const problems = useNodeProblems(id);
+  const exposed = useNodeExposed(id);
   const origin = useDragOrigin();
   const status = run?.status;
   const count = fanOutCount(run);
   const outputs = mergeItemOutputs(run, items);
   const preview = useMemo(() => previewOutputs(outputs), [outputs]);
+  const badges = useMemo(() => {
+    const list = frameConsistency(outputs);
+    return list ? scoreBadges(list) : undefined;
+  }, [outputs]);
+  // A finished fan-out node's items can be rejected one by one ("regenerate this shot").
+  const canRegenerate =
+    runEnded && count !== undefined && (status === 'succeeded' || status === 'cached');
+  const onRegenerate = useCallback(
+    (index: number) => regenerateShot(id, index),
+    [regenerateShot, id],
+  );
   const portProblems = useMemo(
     () => new Set((problems ?? []).map((p) => p.port).filter(Boolean)),
     [problems],
@@ -89,6 +108,16 @@ function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         <span className="graph-node__title" title={info?.description}>
           {title}
         </span>
+        {exposed && (
+          <span
+            className="exposed-marker"
+            title={`Asked for when used as a template: ${exposed.join(', ')}`}
+            aria-label={`${exposed.length} exposed ${exposed.length === 1 ? 'param' : 'params'}`}
+            data-testid="node-exposed"
+          >
+            ◆ {exposed.length}
+          </span>
+        )}
         {problems && (
           // A badge, not the messages: the node must not grow and shrink while it is wired up.
           <span
@@ -167,7 +196,15 @@ function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         </p>
       )}
 
-      {outputs && <OutputPreview preview={preview} onOpenImage={openImage} compact />}
+      {outputs && (
+        <OutputPreview
+          preview={preview}
+          onOpenImage={openImage}
+          compact
+          {...(badges ? { badges } : {})}
+          {...(canRegenerate ? { onRegenerate } : {})}
+        />
+      )}
     </div>
   );
 }

@@ -17,19 +17,20 @@ import { Lightbox } from '../ui/Lightbox';
 import { ShortcutsHelp } from '../ui/ShortcutsHelp';
 import { createStore } from '../ui/store';
 import { useToasts } from '../ui/toasts';
+import { SaveTemplateDialog } from '../templates/SaveTemplateDialog';
 import { ImportDialog } from '../workflows/ImportDialog';
 import type { QuickAddRequest } from './Canvas';
 import { Canvas } from './Canvas';
 import type { Catalog } from './catalog';
 import { ConflictBanner } from './ConflictBanner';
 import { DraftBanner } from './DraftBanner';
-import { editorReducer, initialEditorState } from './editor-state';
+import { currentDocument, editorReducer, initialEditorState } from './editor-state';
 import { Palette } from './Palette';
 import { QuickAdd } from './QuickAdd';
 import type { SideTab } from './SidePanel';
 import { SidePanel } from './SidePanel';
-import type { ProblemIndex, RunState, StudioContextValue } from './studio-context';
-import { NO_PROBLEMS, StudioContext } from './studio-context';
+import type { ExposedIndex, ProblemIndex, RunState, StudioContextValue } from './studio-context';
+import { NO_PROBLEMS, StudioContext, indexExposed } from './studio-context';
 import { StudioToolbar } from './StudioToolbar';
 import { useAutosave } from './useAutosave';
 import { useClipboard } from './useClipboard';
@@ -111,10 +112,14 @@ function Studio({
   const [workflowId, setWorkflowId] = useState(initialWorkflowId);
   const [runStore] = useState(() => createStore<RunState>({ feed: null }));
   const [problemStore] = useState(() => createStore<ProblemIndex>(NO_PROBLEMS));
+  const [exposedStore] = useState(() =>
+    createStore<ExposedIndex>(indexExposed(initialDoc.exposed)),
+  );
   const [tab, setTab] = useState<SideTab>(runId ? 'run' : 'inspect');
   const [quickAdd, setQuickAdd] = useState<QuickAddRequest | null>(null);
   const [lightbox, setLightbox] = useState<LightboxState | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
+  const [savingTemplate, setSavingTemplate] = useState(false);
   const [snap, setSnap] = useState(() => localStorage.getItem(SNAP_KEY) !== 'off');
   const pointer = useRef<XYPosition | null>(null);
   const onPointer = useCallback((point: XYPosition | null) => {
@@ -127,6 +132,9 @@ function Studio({
   useEffect(() => {
     localStorage.setItem(SNAP_KEY, snap ? 'on' : 'off');
   }, [snap]);
+  useEffect(() => {
+    exposedStore.set((previous) => indexExposed(state.meta.exposed, previous));
+  }, [exposedStore, state.meta.exposed]);
 
   // Opening a run (Run, the history, a shared URL) shows the run panel.
   const [shownRunId, setShownRunId] = useState(runId);
@@ -242,13 +250,19 @@ function Studio({
   useEffect(() => {
     rerunRef.current = runs.rerun;
   }, [runs.rerun]);
+  const regenerateRef = useRef(runs.regenerate);
+  useEffect(() => {
+    regenerateRef.current = runs.regenerate;
+  }, [runs.regenerate]);
   const context = useMemo<StudioContextValue>(
     () => ({
       catalog,
       run: runStore,
       problems: problemStore,
+      exposed: exposedStore,
       dispatch,
       runFromHere: (nodeId) => void rerunRef.current(nodeId),
+      regenerateShot: (nodeId, index) => void regenerateRef.current(nodeId, index),
       openImages: (images, index, captions) =>
         setLightbox({
           images,
@@ -256,7 +270,7 @@ function Studio({
           captions: captions ?? shotCaptions(runStore.get().feed?.snapshot, images.length),
         }),
     }),
-    [catalog, runStore, problemStore],
+    [catalog, runStore, problemStore, exposedStore],
   );
 
   return (
@@ -273,6 +287,7 @@ function Studio({
           onExport={() => void exportWorkflow()}
           onHelp={() => setHelpOpen(true)}
           onShowProblems={showProblems}
+          onSaveTemplate={() => setSavingTemplate(true)}
           runs={runs}
         />
         {saver.conflict && (
@@ -335,6 +350,18 @@ function Studio({
       )}
       {lightbox && <Lightbox {...lightbox} onClose={() => setLightbox(null)} />}
       {helpOpen && <ShortcutsHelp onClose={() => setHelpOpen(false)} />}
+      {savingTemplate && (
+        <SaveTemplateDialog
+          graph={currentDocument(state)}
+          workflowId={workflowId}
+          flush={saver.flush}
+          onSaved={(template) => {
+            dispatch({ type: 'setTemplateOrigin', id: template.id, version: template.version });
+            setSavingTemplate(false);
+          }}
+          onClose={() => setSavingTemplate(false)}
+        />
+      )}
       {importer.state.open && (
         <ImportDialog
           state={importer.state}

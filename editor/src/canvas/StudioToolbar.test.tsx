@@ -16,6 +16,7 @@ const idle: RunActions = {
   changedSinceRun: false,
   run: () => Promise.resolve(),
   rerun: () => Promise.resolve(),
+  regenerate: () => Promise.resolve(),
   cancel: () => Promise.resolve(),
   open: () => {},
 };
@@ -52,6 +53,16 @@ describe('StudioToolbar', () => {
     fireEvent.click(screen.getByTestId('run'));
     expect(run).toHaveBeenCalledOnce();
     expect(screen.getByTestId('save-state').textContent).toBe('✓ Saved');
+  });
+
+  it('opens "Save as template", not for an empty graph', () => {
+    const onSaveTemplate = vi.fn();
+    renderToolbar({ onSaveTemplate });
+    fireEvent.click(screen.getByTestId('open-save-template'));
+    expect(onSaveTemplate).toHaveBeenCalledOnce();
+    cleanup();
+    renderToolbar({ onSaveTemplate, state: initialEditorState(emptyDocument(), catalog()) });
+    expect(screen.getByTestId('open-save-template')).toHaveProperty('disabled', true);
   });
 
   it('cannot run an empty graph or undo before any edit', () => {

@@ -1,6 +1,6 @@
 /**
  * The studio toolbar: the workflow's name and save state, undo and redo, snap, import and
- * export, the shortcuts help, the problems badge and the run buttons.
+ * export, "Save as template", the shortcuts help, the problems badge and the run buttons.
  */
 import { useStore } from '../ui/store';
 import type { EditorAction, EditorState } from './editor-state';
@@ -22,6 +22,8 @@ export interface StudioToolbarProps {
   onExport(): void;
   onHelp(): void;
   onShowProblems(): void;
+  /** Opens "Save as template" (absent: no button). */
+  onSaveTemplate?(): void;
   runs: RunActions;
 }
 
@@ -73,6 +75,17 @@ export function StudioToolbar(props: StudioToolbarProps) {
       <button className="button button--small" onClick={props.onExport} data-testid="export">
         Export
       </button>
+      {props.onSaveTemplate && (
+        <button
+          className="button button--small"
+          onClick={props.onSaveTemplate}
+          disabled={state.nodes.length === 0}
+          title="Save this workflow as a template, with the values it exposes as a form"
+          data-testid="open-save-template"
+        >
+          Save as template
+        </button>
+      )}
       <button
         className="icon-button"
         title="Keyboard shortcuts (?)"

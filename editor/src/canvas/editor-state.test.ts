@@ -253,6 +253,54 @@ describe('editorReducer', () => {
     state = run(state, { type: 'toggleExposed', nodeId: 'frames', param: 'seed', label: 'Seed' });
     expect(currentDocument(state).exposed).toHaveLength(3);
   });
+
+  it('edits how an exposed param is asked for: label, help and an optional default', () => {
+    let state = run(initialEditorState(characterShort(), catalog()), {
+      type: 'toggleExposed',
+      nodeId: 'frames',
+      param: 'seed',
+      label: 'Seed',
+    });
+    const before = currentDocument(state).exposed.length;
+    state = run(
+      state,
+      { type: 'editExposed', nodeId: 'frames', param: 'seed', label: 'Look seed' },
+      { type: 'editExposed', nodeId: 'frames', param: 'seed', help: 'Same seed, same look' },
+      { type: 'editExposed', nodeId: 'frames', param: 'seed', default: 7 },
+      // An emptied label keeps the last good one: the document never holds an invalid entry.
+      { type: 'editExposed', nodeId: 'frames', param: 'seed', label: '  ' },
+    );
+    const entry = () =>
+      currentDocument(state).exposed.find((e) => e.nodeId === 'frames' && e.param === 'seed');
+    expect(entry()).toEqual({
+      nodeId: 'frames',
+      param: 'seed',
+      label: 'Look seed',
+      help: 'Same seed, same look',
+      default: 7,
+    });
+    expect(currentDocument(state).exposed).toHaveLength(before);
+    state = run(
+      state,
+      { type: 'editExposed', nodeId: 'frames', param: 'seed', help: '' },
+      { type: 'editExposed', nodeId: 'frames', param: 'seed', default: undefined },
+    );
+    expect(entry()).toEqual({ nodeId: 'frames', param: 'seed', label: 'Look seed' });
+    // Not exposed: nothing to edit, nothing changes.
+    const unchanged = run(state, { type: 'editExposed', nodeId: 'clip', param: 'x', label: 'X' });
+    expect(unchanged).toBe(state);
+  });
+
+  it('records the template the workflow was saved as in the document meta', () => {
+    const state = run(initialEditorState(characterShort(), catalog()), {
+      type: 'setTemplateOrigin',
+      id: 'tpl_1',
+      version: 2,
+    });
+    const doc = currentDocument(state);
+    expect(doc.meta.template).toEqual({ id: 'tpl_1', version: 2 });
+    expect(doc.meta.createdWith).toBe(characterShort().meta.createdWith);
+  });
 });
 
 describe('replace', () => {

@@ -8,6 +8,7 @@ import { applyEdgeChanges, applyNodeChanges } from '@xyflow/react';
 import type { EdgeChange, NodeChange, XYPosition } from '@xyflow/react';
 import { GRAPH_SCHEMA_ID, GRAPH_VERSION } from '../../../engine/graph/document';
 import type { GraphDocument } from '../../../engine/graph/document';
+import type { ExposedEntry } from '../api/types';
 import type { Catalog } from './catalog';
 import { defaultParams, findPort, nodeIdBase, uniqueId } from './catalog';
 import type { AlignMode } from './align';
@@ -65,6 +66,20 @@ export type EditorAction =
   | { type: 'setLabel'; nodeId: string; label: string }
   | { type: 'setMeta'; name?: string; description?: string }
   | { type: 'toggleExposed'; nodeId: string; param: string; label: string }
+  /**
+   * Edits how an exposed param is asked for. `help: ''` removes the help; `default: undefined`
+   * (present) removes the default, so the template's own value is offered.
+   */
+  | {
+      type: 'editExposed';
+      nodeId: string;
+      param: string;
+      label?: string;
+      help?: string;
+      default?: unknown;
+    }
+  /** Records the template this workflow was saved as, so saving again offers a new version. */
+  | { type: 'setTemplateOrigin'; id: string; version: number }
   | { type: 'deleteSelection' }
   | { type: 'paste'; fragment: GraphFragment; at?: XYPosition }
   | { type: 'duplicate' }
@@ -229,6 +244,36 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
         ? exposed.filter((e) => !(e.nodeId === action.nodeId && e.param === action.param))
         : [...exposed, { nodeId: action.nodeId, param: action.param, label: action.label }];
       return commit(state, { meta: { ...state.meta, exposed: next } });
+    }
+
+    case 'editExposed': {
+      const exposed = state.meta.exposed ?? [];
+      const index = exposed.findIndex(
+        (e) => e.nodeId === action.nodeId && e.param === action.param,
+      );
+      if (index < 0) return state;
+      const entry: ExposedEntry = { ...exposed[index] };
+      // An empty label would make the document invalid: keep the last good one.
+      if (action.label !== undefined && action.label.trim() !== '') entry.label = action.label;
+      if (action.help !== undefined) {
+        if (action.help.trim() === '') delete entry.help;
+        else entry.help = action.help;
+      }
+      if ('default' in action) {
+        if (action.default === undefined) delete entry.default;
+        else entry.default = action.default;
+      }
+      const next = exposed.map((e, i) => (i === index ? entry : e));
+      return commit(
+        state,
+        { meta: { ...state.meta, exposed: next } },
+        `exposed:${action.nodeId}.${action.param}`,
+      );
+    }
+
+    case 'setTemplateOrigin': {
+      const meta = { ...state.meta.meta, template: { id: action.id, version: action.version } };
+      return commit(state, { meta: { ...state.meta, meta } });
     }
 
     case 'deleteSelection':

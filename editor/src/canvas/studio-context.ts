@@ -39,13 +39,40 @@ export interface RunState {
 export interface StudioActions {
   dispatch(action: EditorAction): void;
   runFromHere(nodeId: string): void;
+  /** Regenerates one shot (fan-out item) of the viewed, finished run with a new seed. */
+  regenerateShot(nodeId: string, index: number): void;
   openImages(images: ArtifactRef[], index: number, captions?: string[]): void;
+}
+
+/** Labels of the exposed params by node id (the document's `exposed` list, indexed). */
+export type ExposedIndex = ReadonlyMap<string, readonly string[]>;
+
+export const NO_EXPOSED: ExposedIndex = new Map();
+
+/** Keeps `previous`'s arrays where a node's labels did not change, so its marker stays put. */
+export function indexExposed(
+  list: readonly { nodeId: string; label: string }[],
+  previous: ExposedIndex = NO_EXPOSED,
+): ExposedIndex {
+  const byNode = new Map<string, readonly string[]>();
+  for (const entry of list) {
+    byNode.set(entry.nodeId, [...(byNode.get(entry.nodeId) ?? []), entry.label]);
+  }
+  for (const [nodeId, labels] of byNode) {
+    const before = previous.get(nodeId);
+    if (before && before.length === labels.length && before.every((l, i) => l === labels[i])) {
+      byNode.set(nodeId, before);
+    }
+  }
+  return byNode;
 }
 
 export interface StudioContextValue extends StudioActions {
   catalog: Catalog;
   run: Store<RunState>;
   problems: Store<ProblemIndex>;
+  /** A store, not a prop: exposing a param repaints only the nodes whose marker changes. */
+  exposed: Store<ExposedIndex>;
 }
 
 export const StudioContext = createContext<StudioContextValue | null>(null);
@@ -86,5 +113,14 @@ export function useEdgeProblems(edgeId: string): GraphProblem[] | undefined {
   return useStore(
     problems,
     useCallback((s: ProblemIndex) => s.byEdge.get(edgeId), [edgeId]),
+  );
+}
+
+/** The labels of a node's exposed params (undefined when none). */
+export function useNodeExposed(nodeId: string): readonly string[] | undefined {
+  const { exposed } = useStudio();
+  return useStore(
+    exposed,
+    useCallback((s: ExposedIndex) => s.get(nodeId), [nodeId]),
   );
 }

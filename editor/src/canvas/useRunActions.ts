@@ -32,6 +32,8 @@ export interface RunActions {
   run(): Promise<void>;
   /** Re-runs the viewed run with the edits made since (from a node, or everything changed). */
   rerun(fromNodeId?: string): Promise<void>;
+  /** Regenerates one shot of the viewed, finished run (a new seed for that item only). */
+  regenerate(nodeId: string, index: number): Promise<void>;
   cancel(): Promise<void>;
   /** Shows a run of this workflow (undefined: none). */
   open(runId: string | undefined): void;
@@ -150,6 +152,29 @@ export function useRunActions(options: {
     [run, runStore, save, openRun, showRefusal, toasts],
   );
 
+  const regenerate = useCallback(
+    async (nodeId: string, index: number) => {
+      const snapshot = runStore.get().feed?.snapshot;
+      if (!snapshot || !isTerminalRunStatus(snapshot.status)) {
+        toasts.info('A run is still going', 'Wait for it to finish, then regenerate a shot.');
+        return;
+      }
+      setBusy(true);
+      try {
+        const { runId: started } = await api.regenerate(snapshot.runId, { nodeId, index });
+        // Same graph as the rejected run: only the plan's reroll differs.
+        const ran = recallRanGraph(localStorage, snapshot.runId);
+        if (ran) rememberRanGraph(localStorage, started, ran);
+        openRun(started);
+      } catch (error) {
+        toasts.error(error, 'Could not regenerate the shot');
+      } finally {
+        setBusy(false);
+      }
+    },
+    [runStore, openRun, toasts],
+  );
+
   // "Re-run with changes" shows once the viewed run has ended and the graph differs from it
   // (any edit, when that run's graph is not known in this browser).
   const ranGraph = useMemo(
@@ -172,6 +197,7 @@ export function useRunActions(options: {
     changedSinceRun,
     run,
     rerun,
+    regenerate,
     cancel,
     open: openRun,
   };

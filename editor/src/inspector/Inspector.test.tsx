@@ -68,10 +68,11 @@ describe('Inspector form generated from the params schema', () => {
       'auto',
       'a1111',
       'comfyui',
+      'runway',
       'local',
     ]);
     expect(screen.getByText(/auto uses SD_API_URL/)).toBeTruthy();
-    const advanced = screen.getByText('Advanced (4)').closest('details')!;
+    const advanced = screen.getByText('Advanced (7)').closest('details')!;
     expect(within(advanced).getByText('CFG scale')).toBeTruthy();
     expect(within(advanced).queryByText('Width')).toBeNull();
     const seedExpose = within(screen.getByTestId('field-seed')).getByRole('button', {
@@ -167,5 +168,74 @@ describe('Inspector form generated from the params schema', () => {
     const field = screen.getByTestId('field-image');
     expect(within(field).getByText('Drop an image here or choose a file')).toBeTruthy();
     expect((field.querySelector('input[type=file]') as HTMLInputElement).accept).toBe('image/*');
+  });
+});
+
+describe('Exposing params for templates', () => {
+  const frames = () => flowNode('frames', 'sd-lora-frame', { seed: 42 });
+  const renderWith = (exposed: Parameters<typeof Inspector>[0]['exposed']) =>
+    renderInStudio(
+      <Inspector
+        selected={[frames()]}
+        name="Test"
+        description=""
+        exposed={exposed}
+        problems={[]}
+        nodeCount={1}
+        onFocusNode={() => {}}
+      />,
+    );
+
+  it('toggles a param and edits its label and help through the document', () => {
+    const { actions } = renderWith([]);
+    expect(screen.queryByTestId('exposed-seed')).toBeNull();
+    fireEvent.click(
+      within(screen.getByTestId('field-seed')).getByRole('button', { name: 'expose' }),
+    );
+    expect(actions.at(-1)).toEqual({
+      type: 'toggleExposed',
+      nodeId: 'frames',
+      param: 'seed',
+      label: 'Seed',
+    });
+    cleanup();
+    const second = renderWith([{ nodeId: 'frames', param: 'seed', label: 'Seed' }]);
+    const settings = screen.getByTestId('exposed-seed');
+    fireEvent.change(within(settings).getByLabelText('Label'), { target: { value: 'Look' } });
+    fireEvent.change(within(settings).getByLabelText('Help'), { target: { value: 'Same look' } });
+    expect(second.actions).toEqual([
+      { type: 'editExposed', nodeId: 'frames', param: 'seed', label: 'Look' },
+      { type: 'editExposed', nodeId: 'frames', param: 'seed', help: 'Same look' },
+    ]);
+    // Emptied while typing: said at once (the document keeps its last label meanwhile).
+    fireEvent.change(within(settings).getByLabelText('Label'), { target: { value: '' } });
+    expect(within(settings).getByText(/A label is required/)).toBeTruthy();
+  });
+
+  it('suggests a default from the node value, checked by the param’s own field', () => {
+    const { actions } = renderWith([{ nodeId: 'frames', param: 'seed', label: 'Seed' }]);
+    const settings = screen.getByTestId('exposed-seed');
+    expect(within(settings).queryByTestId('field-seed')).toBeNull();
+    fireEvent.click(within(settings).getByRole('checkbox'));
+    expect(actions.at(-1)).toEqual({
+      type: 'editExposed',
+      nodeId: 'frames',
+      param: 'seed',
+      default: 42,
+    });
+    cleanup();
+    const withDefault = renderWith([
+      { nodeId: 'frames', param: 'seed', label: 'Seed', default: -3 } as never,
+    ]);
+    const field = within(screen.getByTestId('exposed-seed')).getByTestId('field-seed');
+    // The seed's schema says at least 0: the same inline message as on the param itself.
+    expect(within(field).getByRole('alert').textContent).toBe('must be at least 0');
+    fireEvent.change(within(field).getByRole('spinbutton'), { target: { value: '9' } });
+    expect(withDefault.actions.at(-1)).toEqual({
+      type: 'editExposed',
+      nodeId: 'frames',
+      param: 'seed',
+      default: 9,
+    });
   });
 });

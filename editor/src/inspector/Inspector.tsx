@@ -3,9 +3,8 @@
  * its run result and actions; several selected nodes → align and duplicate; nothing
  * selected → the workflow's name, description, exposed values and every problem.
  */
-import { memo, useCallback, useMemo } from 'react';
-import type { ExposedParam } from '../../../engine/graph/document';
-import type { GraphProblem } from '../api/types';
+import { Fragment, memo, useCallback, useMemo } from 'react';
+import type { ExposedEntry, GraphProblem } from '../api/types';
 import { ALIGN_MODES } from '../canvas/align';
 import type { FlowNode } from '../canvas/flow-mapping';
 import type { RunState } from '../canvas/studio-context';
@@ -23,6 +22,7 @@ import {
   previewOutputs,
 } from '../runs/run-view';
 import { useNow } from '../ui/useNow';
+import { ExposedSettings } from './ExposedSettings';
 import { buildFormModel } from './form-model';
 import { ParamField } from './ParamField';
 import './Inspector.css';
@@ -31,7 +31,7 @@ export interface InspectorProps {
   selected: FlowNode[];
   name: string;
   description: string;
-  exposed: ExposedParam[];
+  exposed: ExposedEntry[];
   problems: GraphProblem[];
   nodeCount: number;
   onFocusNode(nodeId: string): void;
@@ -47,7 +47,7 @@ export const Inspector = memo(function Inspector(props: InspectorProps) {
   return <WorkflowInspector {...props} />;
 });
 
-function NodeInspector({ node, exposed }: { node: FlowNode; exposed: ExposedParam[] }) {
+function NodeInspector({ node, exposed }: { node: FlowNode; exposed: ExposedEntry[] }) {
   const { catalog, dispatch, runFromHere, openImages, run: runStore } = useStudio();
   const info = catalog.get(node.data.type);
   const problems = useNodeProblems(node.id) ?? NONE;
@@ -81,17 +81,30 @@ function NodeInspector({ node, exposed }: { node: FlowNode; exposed: ExposedPara
   const basic = fields.filter((f) => !f.advanced);
   const advanced = fields.filter((f) => f.advanced);
   const nodeProblems = problems.filter((p) => !p.param);
-  const renderField = (field: (typeof fields)[number]) => (
-    <ParamField
-      key={field.key}
-      field={field}
-      value={node.data.params[field.key]}
-      onChange={onChange}
-      problems={problems.filter((p) => p.param === field.key)}
-      exposed={exposed.some((e) => e.nodeId === node.id && e.param === field.key)}
-      onToggleExposed={onToggleExposed}
-    />
-  );
+  const renderField = (field: (typeof fields)[number]) => {
+    const entry = exposed.find((e) => e.nodeId === node.id && e.param === field.key);
+    return (
+      <Fragment key={field.key}>
+        <ParamField
+          field={field}
+          value={node.data.params[field.key]}
+          onChange={onChange}
+          problems={problems.filter((p) => p.param === field.key)}
+          exposed={entry !== undefined}
+          onToggleExposed={onToggleExposed}
+        />
+        {entry && (
+          <ExposedSettings
+            nodeId={node.id}
+            field={field}
+            entry={entry}
+            value={node.data.params[field.key]}
+            dispatch={dispatch}
+          />
+        )}
+      </Fragment>
+    );
+  };
 
   return (
     <div className="inspector" data-testid="inspector">
@@ -292,6 +305,10 @@ function WorkflowInspector(props: InspectorProps) {
                 <code className="muted">
                   {e.nodeId}.{e.param}
                 </code>
+                {e.default !== undefined && (
+                  <span className="muted"> · default {JSON.stringify(e.default)}</span>
+                )}
+                {e.help && <p className="field__help">{e.help}</p>}
               </li>
             ))}
           </ul>

@@ -3,10 +3,12 @@ import { nodeTypes } from '../test/fixtures';
 import {
   buildField,
   buildFormModel,
+  buildValueField,
   humanize,
   parseNumberText,
   randomSeed,
   validateValue,
+  validateValues,
 } from './form-model';
 
 const form = (type: string) => buildFormModel(nodeTypes().find((t) => t.type === type)!);
@@ -23,6 +25,12 @@ describe('buildFormModel', () => {
       ['sampler', 'text'],
       ['seed', 'seed'],
       ['checkpoint', 'text'],
+      ['reference', 'select'],
+      ['referenceWeight', 'number'],
+      ['gate', 'toggle'],
+      ['maxAttempts', 'number'],
+      ['attemptBudget', 'number'],
+      ['threshold', 'number'],
     ]);
     expect(field('script-input', 'text').widget).toBe('textarea');
     expect(field('character-loader', 'characterId').widget).toBe('character');
@@ -117,5 +125,68 @@ describe('number text and seeds', () => {
     expect(randomSeed(seed, () => 0)).toBe(0);
     expect(randomSeed(seed, () => 0.999999999999)).toBe(4294967295);
     expect(validateValue(seed, randomSeed(seed))).toBeNull();
+  });
+});
+
+describe('template values: the inspector’s fields under the template’s labels', () => {
+  const shots = { type: 'integer', minimum: 1, maximum: 24, default: 4 } as const;
+
+  it('keys a field nodeId.param and takes its label, help and default from the exposed entry', () => {
+    const { key, field, initial } = buildValueField(
+      {
+        nodeId: 'story',
+        param: 'shots',
+        label: 'How many shots',
+        help: 'One clip each',
+        default: 3,
+      },
+      shots,
+      { label: 'Shots (at most)' },
+      6,
+    );
+    expect(key).toBe('story.shots');
+    expect(field).toMatchObject({
+      key: 'story.shots',
+      label: 'How many shots',
+      help: 'One clip each',
+      widget: 'number',
+      min: 1,
+      max: 24,
+      required: true,
+    });
+    // The suggested default wins over the value the template ships with.
+    expect(initial).toBe(3);
+  });
+
+  it('starts from the shipped value when no default is set, keeping the param’s own help', () => {
+    const { field, initial } = buildValueField(
+      { nodeId: 'story', param: 'shots', label: 'Shots' },
+      { ...shots, description: 'At most this many' },
+      undefined,
+      6,
+    );
+    expect(initial).toBe(6);
+    expect(field.help).toBe('At most this many');
+  });
+
+  it('refuses values outside the param schema, keyed like the API’s values', () => {
+    const fields = [
+      buildValueField({ nodeId: 'story', param: 'shots', label: 'Shots' }, shots, undefined, 4),
+      buildValueField(
+        { nodeId: 'script', param: 'text', label: 'Script' },
+        { type: 'string', minLength: 1, maxLength: 20_000 },
+        { widget: 'textarea' },
+        'Hello.',
+      ),
+    ];
+    expect(validateValues(fields, { 'story.shots': 4, 'script.text': 'Hi.' })).toEqual({});
+    expect(validateValues(fields, { 'story.shots': 99, 'script.text': '' })).toEqual({
+      'story.shots': 'must be at most 24',
+      'script.text': 'cannot be empty',
+    });
+    // Left empty is refused too: the run would get nothing where the graph expects a value.
+    expect(validateValues(fields, { 'script.text': 'Hi.' })).toEqual({
+      'story.shots': 'a value is required',
+    });
   });
 });

@@ -3,7 +3,7 @@
  * checks each field runs while typing. Pure: the React form only renders what this returns,
  * so "which widget, which bounds, which message" is decided and tested here.
  */
-import type { JsonSchema, NodeTypeInfo, ParamUiHint } from '../api/types';
+import type { ExposedEntry, JsonSchema, NodeTypeInfo, ParamUiHint } from '../api/types';
 
 export type FieldWidget = NonNullable<ParamUiHint['widget']> | 'json';
 
@@ -82,6 +82,51 @@ export function buildField(
     ...(schema.pattern !== undefined ? { pattern: schema.pattern } : {}),
     schema,
   };
+}
+
+/** One field of a template's values form, keyed `nodeId.param` as the API's `values` are. */
+export interface ValueField {
+  key: string;
+  field: FormField;
+  /** What the form starts with: the exposed default, else the value the template ships with. */
+  initial: unknown;
+}
+
+/**
+ * The field for an exposed param: the node param's own field (same widget, bounds and checks
+ * as in the inspector) under the label and help the template author chose. Required: a
+ * template value left empty would run with nothing where the graph expects something.
+ */
+export function buildValueField(
+  entry: ExposedEntry,
+  schema: JsonSchema,
+  ui: ParamUiHint | undefined,
+  shipped: unknown,
+): ValueField {
+  const key = `${entry.nodeId}.${entry.param}`;
+  const base = buildField(key, schema, ui, true);
+  const help = entry.help ?? base.help;
+  const field: FormField = {
+    ...base,
+    label: entry.label,
+    ...(help ? { help } : {}),
+    required: true,
+    ...(entry.default !== undefined ? { default: entry.default } : {}),
+  };
+  return { key, field, initial: entry.default !== undefined ? entry.default : shipped };
+}
+
+/** Every inline message of a values form by key; empty when everything may be sent. */
+export function validateValues(
+  fields: readonly ValueField[],
+  values: Readonly<Record<string, unknown>>,
+): Record<string, string> {
+  const messages: Record<string, string> = {};
+  for (const { key, field } of fields) {
+    const message = validateValue(field, values[key]);
+    if (message !== null) messages[key] = message;
+  }
+  return messages;
 }
 
 /** `anyOf: [X, { type: 'null' }]` → X, nullable. */

@@ -5,20 +5,30 @@
 import { render } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import type { EditorAction } from '../canvas/editor-state';
-import type { ProblemIndex, RunState, StudioContextValue } from '../canvas/studio-context';
-import { NO_PROBLEMS, StudioContext } from '../canvas/studio-context';
+import type {
+  ExposedIndex,
+  ProblemIndex,
+  RunState,
+  StudioContextValue,
+} from '../canvas/studio-context';
+import { NO_EXPOSED, NO_PROBLEMS, StudioContext } from '../canvas/studio-context';
 import { createStore } from '../ui/store';
 import { ToastProvider } from '../ui/toasts';
 import { catalog } from './fixtures';
 
-export function renderInStudio(ui: ReactElement, options: { problems?: ProblemIndex } = {}) {
+export function renderInStudio(
+  ui: ReactElement,
+  options: { problems?: ProblemIndex; exposed?: ExposedIndex } = {},
+) {
   const actions: EditorAction[] = [];
   const context: StudioContextValue = {
     catalog: catalog(),
     run: createStore<RunState>({ feed: null }),
     problems: createStore<ProblemIndex>(options.problems ?? NO_PROBLEMS),
+    exposed: createStore<ExposedIndex>(options.exposed ?? NO_EXPOSED),
     dispatch: (action) => actions.push(action),
     runFromHere: () => {},
+    regenerateShot: () => {},
     openImages: () => {},
   };
   const result = render(

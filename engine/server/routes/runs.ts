@@ -15,6 +15,11 @@ const valuesSchema = z.record(z.string(), z.unknown());
 const startBodySchema = z.union([
   z.strictObject({ graph: z.unknown(), values: valuesSchema.optional() }),
   z.strictObject({ workflowId: z.string().min(1).max(100), values: valuesSchema.optional() }),
+  z.strictObject({
+    templateId: z.string().min(1).max(100),
+    version: z.number().int().min(1).optional(),
+    values: valuesSchema.optional(),
+  }),
 ]);
 
 const listQuerySchema = z.strictObject({
@@ -25,6 +30,11 @@ const listQuerySchema = z.strictObject({
 const rerunBodySchema = z.strictObject({
   fromNodeId: z.string().min(1).max(100).optional(),
   params: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+});
+
+const regenerateBodySchema = z.strictObject({
+  nodeId: z.string().min(1).max(100),
+  index: z.number().int().min(0).max(10_000),
 });
 
 /** A run in lists: no graph, no plan, no per-node detail; the final outputs (refs) once done. */
@@ -116,7 +126,15 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const body = startBodySchema.parse(request.body ?? {});
     let workflowId: string | undefined;
     let graph: unknown;
-    if ('workflowId' in body) {
+    let values = body.values;
+    if ('templateId' in body) {
+      // The template checks its values (exposed keys, param schemas) before anything starts.
+      ({ graph } = await ctx.templates.prepare(ownerId, body.templateId, {
+        values: body.values ?? {},
+        ...(body.version === undefined ? {} : { version: body.version }),
+      }));
+      values = undefined;
+    } else if ('workflowId' in body) {
       workflowId = body.workflowId;
       const workflow = visibleTo(await engine.documents.workflows.get(workflowId), ownerId);
       if (!workflow) throw notFound('workflow', workflowId);
@@ -125,7 +143,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (body.graph === undefined) {
         throw new LabError(
           'invalid_request',
-          'a run needs a graph: send { graph, values? } or { workflowId, values? }',
+          'a run needs a graph: send { graph, values? }, { workflowId, values? } or { templateId, values? }',
         );
       }
       graph = body.graph;
@@ -134,7 +152,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       engine.runs.start({
         graph,
         ownerId,
-        ...(body.values ? { values: body.values } : {}),
+        ...(values ? { values } : {}),
         ...(workflowId ? { workflowId } : {}),
       }),
     );
@@ -180,6 +198,15 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const run = await requireRun(requireId(request.params), ownerId);
     const body = rerunBodySchema.parse(request.body ?? {});
     const next = await gate.admit(ownerId, () => engine.runs.rerun(run.id, body));
+    return reply.code(202).send({ runId: next.id });
+  });
+
+  // "Regenerate this shot": one fan-out item gets a new seed, everything else comes from cache.
+  app.post('/api/runs/:id/regenerate', async (request, reply) => {
+    const ownerId = ownerOf(request);
+    const run = await requireRun(requireId(request.params), ownerId);
+    const body = regenerateBodySchema.parse(request.body ?? {});
+    const next = await gate.admit(ownerId, () => engine.runs.regenerate(run.id, body));
     return reply.code(202).send({ runId: next.id });
   });
 }

@@ -11,6 +11,7 @@ import type {
   DocumentStore,
   ExternalTaskRecord,
   RunRecord,
+  TemplateVersionRecord,
   WorkflowRecord,
 } from '../ports';
 
@@ -191,6 +192,38 @@ export function describeDocumentStoreConformance(
         expect(stored?.revision).toBe(expected + 1);
         expect(stored?.name).toBe(`round ${round} writer ${won.indexOf(true)}`);
       }
+    });
+
+    it('creates a template version once: of concurrent creates of one id exactly one wins', async () => {
+      const other = await open();
+      const version = (writer: number): TemplateVersionRecord => {
+        const { graph, ownerId, createdAt, updatedAt } = sampleWorkflow('tpl_race');
+        return {
+          id: 'tpl_race@2',
+          templateId: 'tpl_race',
+          version: 2,
+          name: `writer ${writer}`,
+          description: '',
+          category: 'General',
+          preview: null,
+          graph,
+          ownerId,
+          createdAt,
+          updatedAt,
+        };
+      };
+      const won = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 === 0 ? store : other).templateVersions.create(version(i)),
+        ),
+      );
+      expect(won.filter(Boolean)).toHaveLength(1);
+      // The loser wrote nothing: the stored version is the winner's.
+      expect(await other.templateVersions.get('tpl_race@2')).toEqual(version(won.indexOf(true)));
+      expect(await store.templateVersions.list({ where: { templateId: 'tpl_race' } })).toHaveLength(
+        1,
+      );
+      expect(await store.templates.get('tpl_race@2')).toBeNull();
     });
 
     it('keeps every collection separate', async () => {

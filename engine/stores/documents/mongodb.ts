@@ -32,6 +32,9 @@ import type {
   ExternalTaskRecord,
   ListOptions,
   RunRecord,
+  TemplateRecord,
+  TemplateVersionCollection,
+  TemplateVersionRecord,
   WorkflowCollection,
   WorkflowRecord,
 } from '../ports';
@@ -72,6 +75,8 @@ const COLLECTION_INDEXES: Record<string, IndexDescription[]> = {
     { name: 'created', key: { createdAt: -1, _id: 1 } },
   ],
   artifacts: [{ name: 'owner', key: { ownerId: 1 } }],
+  templates: [{ name: 'owner_updated', key: { ownerId: 1, updatedAt: -1, _id: 1 } }],
+  template_versions: [{ name: 'template_version', key: { templateId: 1, version: -1, _id: 1 } }],
   external_tasks: [],
   workflow_claims: [{ name: 'workflow_revision', key: { workflowId: 1, revision: 1 } }],
 };
@@ -112,6 +117,8 @@ export class MongoDocumentStore implements DocumentStore {
   readonly characters: Collection<CharacterRecord>;
   readonly runs: Collection<RunRecord>;
   readonly artifacts: Collection<ArtifactRecord>;
+  readonly templates: Collection<TemplateRecord>;
+  readonly templateVersions: TemplateVersionCollection;
   readonly externalTasks: Collection<ExternalTaskRecord>;
   readonly events: EventLog;
   readonly cache: CacheStore;
@@ -130,6 +137,8 @@ export class MongoDocumentStore implements DocumentStore {
     this.characters = new MongoRecordCollection(db, 'characters');
     this.runs = new MongoRecordCollection(db, 'runs');
     this.artifacts = new MongoRecordCollection(db, 'artifacts');
+    this.templates = new MongoRecordCollection(db, 'templates');
+    this.templateVersions = new MongoTemplateVersionCollection(db);
     this.externalTasks = new MongoRecordCollection(db, 'external_tasks');
     this.events = new MongoEventLog(db.collection<StoredEvent>('events'));
     this.cache = new MongoCacheStore(db.collection<Stored>('cache'));
@@ -274,6 +283,27 @@ class MongoRecordCollection<T extends { id: string }> implements Collection<T> {
   private fieldPath(field: string): string {
     checkFieldName(field, this.name);
     return encodeKey(field, true);
+  }
+}
+
+/** Template versions: create() is one insertOne, which the unique `_id` lets only one win. */
+class MongoTemplateVersionCollection
+  extends MongoRecordCollection<TemplateVersionRecord>
+  implements TemplateVersionCollection
+{
+  constructor(db: Db) {
+    super(db, 'template_versions');
+  }
+
+  async create(record: TemplateVersionRecord): Promise<boolean> {
+    checkRecordId(record, 'template_versions');
+    try {
+      await this.collection.insertOne({ ...toStoredDocument(record), _id: record.id });
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
   }
 }
 

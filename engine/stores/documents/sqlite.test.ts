@@ -41,7 +41,8 @@ describe('SqliteDocumentStore', () => {
     const raw = new Database(store.file, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.pragma('user_version', { simple: true })).toBe(1);
+      // 0001-initial and 0002-templates.
+      expect(raw.pragma('user_version', { simple: true })).toBe(2);
     } finally {
       raw.close();
     }

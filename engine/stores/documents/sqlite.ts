@@ -19,10 +19,13 @@ import type {
   ExternalTaskRecord,
   ListOptions,
   RunRecord,
+  TemplateRecord,
+  TemplateVersionCollection,
+  TemplateVersionRecord,
   WorkflowCollection,
   WorkflowRecord,
 } from '../ports';
-import { openSqliteDatabase, type SqliteMigration } from '../sqlite-database';
+import { openSqliteDatabase, sqliteHealthProbe, type SqliteMigration } from '../sqlite-database';
 import { checkFieldName, checkLimit, checkRecordId, unmatchableValue } from '../checks';
 import { requireNextRevision, withRevision } from './workflow-revision';
 
@@ -54,6 +57,16 @@ const MIGRATIONS: readonly SqliteMigration[] = [
       `CREATE TABLE cache (key TEXT PRIMARY KEY, data TEXT NOT NULL) STRICT;`,
     ].join('\n'),
   },
+  {
+    name: '0002-templates',
+    sql: [
+      `CREATE TABLE templates (id TEXT PRIMARY KEY, data TEXT NOT NULL) STRICT;`,
+      `CREATE INDEX templates_owner ON templates (json_extract(data, '$.ownerId'));`,
+      `CREATE TABLE template_versions (id TEXT PRIMARY KEY, data TEXT NOT NULL) STRICT;`,
+      `CREATE INDEX template_versions_template ON template_versions
+         (json_extract(data, '$.templateId'));`,
+    ].join('\n'),
+  },
 ];
 
 /** DocumentStore on better-sqlite3; the file is `<dataDir>/lab.db`. */
@@ -63,31 +76,34 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly characters: Collection<CharacterRecord>;
   readonly runs: Collection<RunRecord>;
   readonly artifacts: Collection<ArtifactRecord>;
+  readonly templates: Collection<TemplateRecord>;
+  readonly templateVersions: TemplateVersionCollection;
   readonly externalTasks: Collection<ExternalTaskRecord>;
   readonly events: EventLog;
   readonly cache: CacheStore;
   /** The database file, for logs and health output. */
   readonly file: string;
+  private readonly probeHealth: () => Promise<boolean>;
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
     this.file = join(dataDir, 'lab.db');
     this.db = openSqliteDatabase(this.file, MIGRATIONS);
+    this.probeHealth = sqliteHealthProbe(this.db, this.file);
     this.workflows = new SqliteWorkflowCollection(this.db);
     this.characters = new SqliteCollection(this.db, 'characters');
     this.runs = new SqliteCollection(this.db, 'runs');
     this.artifacts = new SqliteCollection(this.db, 'artifacts');
+    this.templates = new SqliteCollection(this.db, 'templates');
+    this.templateVersions = new SqliteTemplateVersionCollection(this.db);
     this.externalTasks = new SqliteCollection(this.db, 'external_tasks');
     this.events = new SqliteEventLog(this.db);
     this.cache = new SqliteCacheStore(this.db);
   }
 
+  /** Throws what is wrong, so health can say it (see sqliteHealthProbe). */
   async health(): Promise<boolean> {
-    try {
-      return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
-    } catch {
-      return false;
-    }
+    return this.probeHealth();
   }
 
   async close(): Promise<void> {
@@ -202,6 +218,26 @@ class SqliteWorkflowCollection
       expectedRevision,
     );
     return changes > 0;
+  }
+}
+
+/** Template versions: create() is an INSERT that does nothing when the id exists. */
+class SqliteTemplateVersionCollection
+  extends SqliteCollection<TemplateVersionRecord>
+  implements TemplateVersionCollection
+{
+  private readonly insertNew: Database.Statement<[string, string]>;
+
+  constructor(db: Database.Database) {
+    super(db, 'template_versions');
+    this.insertNew = db.prepare(
+      'INSERT INTO template_versions (id, data) VALUES (?, ?) ON CONFLICT (id) DO NOTHING',
+    );
+  }
+
+  async create(record: TemplateVersionRecord): Promise<boolean> {
+    checkRecordId(record, 'template_versions');
+    return this.insertNew.run(record.id, JSON.stringify(record)).changes > 0;
   }
 }
 
