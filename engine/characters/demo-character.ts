@@ -40,9 +40,9 @@ export async function renderDemoPortrait(binaries: FfmpegBinaries): Promise<Buff
       build: (command) =>
         command
           .input(demoPortraitSource())
-          .videoFilters([PORTRAIT_CROP, `scale=${WIDTH}:${HEIGHT}`])
+          .complexFilter(`[0:v]${PORTRAIT_CROP},scale=${WIDTH}:${HEIGHT}[out]`)
           .output(file)
-          .outputOptions(['-frames:v', '1', '-y']),
+          .outputOptions(['-map', '[out]', '-frames:v', '1', '-y']),
     });
     return await readFile(file);
   } finally {
