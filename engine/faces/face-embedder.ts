@@ -158,12 +158,3 @@ export function meanDescriptor(descriptors: readonly Float32Array[]): Float32Arr
   }
   return mean;
 }
-
-/** The face-api embedder as a FaceEmbedder. */
-export function faceApiEmbedder(options: EmbedOptions = {}): FaceEmbedder {
-  return {
-    model: FACE_EMBEDDING_MODEL,
-    embed: (image) => embedFace(image, options),
-    distance: faceDistance,
-  };
-}

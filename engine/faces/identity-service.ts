@@ -15,13 +15,15 @@
  *   artifacts are content-addressed, so the answer for given bytes never changes, and a PUT that
  *   keeps an image (or another character using the same photo) costs no second detection.
  *
- * Face detection is tfjs on WebAssembly on the calling thread; detections run one at a time per
- * process so a burst of uploads queues instead of holding many decoded images in memory.
+ * Face detection is tfjs on WebAssembly on the process's face thread (face-thread.ts), so the
+ * API keeps answering meanwhile; detections run one at a time per process so a burst of uploads
+ * queues instead of holding many decoded images in memory.
  */
 import { LabError } from '../errors';
 import type { Character } from '../graph/values';
 import type { BlobStore, CharacterRecord, DocumentStore, VectorStore } from '../stores/ports';
-import { detectFaces, faceDistance, FACE_EMBEDDING_MODEL, meanDescriptor } from './face-embedder';
+import { faceDistance, FACE_EMBEDDING_MODEL, meanDescriptor } from './face-embedder';
+import { detectFacesOffThread } from './face-thread';
 import {
   calibrateThreshold,
   hasIdentityFace,
@@ -55,7 +57,7 @@ export function faceApiDetector(options: { ffmpegPath?: string } = {}): FaceDete
     async detect(image) {
       let detections;
       try {
-        detections = await detectFaces(
+        detections = await detectFacesOffThread(
           image,
           options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {},
         );

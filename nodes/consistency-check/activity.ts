@@ -5,11 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import {
-  faceApiEmbedder,
-  meanDescriptor,
-  type FaceEmbedder,
-} from '../../engine/faces/face-embedder';
+import { meanDescriptor, type FaceEmbedder } from '../../engine/faces/face-embedder';
+import { faceApiEmbedder } from '../../engine/faces/face-thread';
 import type { ArtifactRef, Character } from '../../engine/graph/values';
 import { itemAt, localFileOf, optionalCharacter, requireArtifactList } from '../activity-inputs';
 import {

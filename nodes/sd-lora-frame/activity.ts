@@ -7,7 +7,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { faceApiEmbedder, type FaceEmbedder } from '../../engine/faces/face-embedder';
+import type { FaceEmbedder } from '../../engine/faces/face-embedder';
+import { faceApiEmbedder } from '../../engine/faces/face-thread';
 import type { ArtifactRef, Character, Shot } from '../../engine/graph/values';
 import { readImageInfo } from '../../engine/media/ffmpeg';
 import { renderLocalFrame } from './providers/local';

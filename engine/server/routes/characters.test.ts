@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_CHARACTER_ID } from '../../characters/demo-character';
 import { FACE_EMBEDDING_MODEL } from '../../faces/face-embedder';
 import { THRESHOLD_FLOOR, THRESHOLD_SINGLE } from '../../faces/identity';
 import { faceVariant, groupPhoto, samplePeople } from '../../faces/testing/sample-faces';
@@ -89,6 +90,9 @@ describe.skipIf(temporalUnavailable())('characters API: identities and similar s
   beforeAll(async () => {
     lab = await startTestEngine({ startWorker: false });
     server = buildServer(lab.engine, { editorDir: '/nonexistent' });
+    // The demo character has a real face too; the searches here compare only these tests' own.
+    const demo = await inject({ method: 'DELETE', url: `/api/characters/${DEMO_CHARACTER_ID}` });
+    expect(demo.statusCode, demo.body).toBe(204);
     const sampled = await samplePeople(3);
     people = sampled.map((p) => p.person);
     faces = { a: sampled[0].face, b: sampled[1].face, c: sampled[2].face };
