@@ -2,7 +2,7 @@
  * Characters: the list with thumbnails; create one with reference images dropped in, a
  * trigger word and a LoRA; edit; delete with a confirm; find similar characters.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { api } from '../api/client';
 import type { ArtifactRef, CharacterRecord, SimilarCharacter } from '../api/types';
 import { navigate } from '../state/routes';
@@ -403,62 +403,32 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
             const face = faces.get(image.id);
             const role = roles[image.id] ?? face?.role;
             return (
-              <li key={image.id}>
-                <img src={api.artifactUrl(image.id)} alt="" />
-                {face && <ReferenceFaceBadge face={{ ...face, role: role ?? face.role }} />}
-                {face?.status === 'face' && (
-                  <label className="style-toggle">
-                    <input
-                      type="checkbox"
-                      checked={role === 'style'}
-                      onChange={(e) =>
-                        setRoles((r) => ({
-                          ...r,
-                          [image.id]: e.target.checked ? 'style' : 'identity',
-                        }))
-                      }
-                    />{' '}
-                    Style only
-                  </label>
-                )}
-                <button
-                  type="button"
-                  className="icon-button"
-                  aria-label="Remove image"
-                  onClick={() => setKept((k) => k.filter((i) => i !== image))}
-                >
-                  ×
-                </button>
-              </li>
+              <ReferenceTile
+                key={image.id}
+                src={api.artifactUrl(image.id)}
+                alt=""
+                badge={face && <ReferenceFaceBadge face={{ ...face, role: role ?? face.role }} />}
+                styleOnly={face?.status === 'face' ? role === 'style' : undefined}
+                onStyleOnly={(style) =>
+                  setRoles((r) => ({ ...r, [image.id]: style ? 'style' : 'identity' }))
+                }
+                onRemove={() => setKept((k) => k.filter((i) => i !== image))}
+              />
             );
           })}
           {pending.map((image) => (
-            <li key={image.url} className="is-new">
-              <img src={image.url} alt={image.file.name} />
-              <label
-                className="style-toggle"
-                title="Keep it whatever faces it shows; never compared"
-              >
-                <input
-                  type="checkbox"
-                  checked={image.style}
-                  onChange={(e) =>
-                    setPending((p) =>
-                      p.map((i) => (i === image ? { ...i, style: e.target.checked } : i)),
-                    )
-                  }
-                />{' '}
-                Style only
-              </label>
-              <button
-                type="button"
-                className="icon-button"
-                aria-label="Remove image"
-                onClick={() => setPending((p) => p.filter((i) => i !== image))}
-              >
-                ×
-              </button>
-            </li>
+            <ReferenceTile
+              key={image.url}
+              className="is-new"
+              src={image.url}
+              alt={image.file.name}
+              styleOnly={image.style}
+              styleTitle="Keep it whatever faces it shows; never compared"
+              onStyleOnly={(style) =>
+                setPending((p) => p.map((i) => (i === image ? { ...i, style } : i)))
+              }
+              onRemove={() => setPending((p) => p.filter((i) => i !== image))}
+            />
           ))}
         </ul>
       </div>
@@ -508,5 +478,45 @@ function CharacterEditor({ character, onDone }: { character?: CharacterRecord; o
         />
       )}
     </form>
+  );
+}
+
+/**
+ * One reference image in the form: its picture, an optional face badge, the "Style only" toggle
+ * (shown when `styleOnly` is defined) and a remove button.
+ */
+function ReferenceTile(props: {
+  src: string;
+  alt: string;
+  className?: string;
+  badge?: ReactNode;
+  styleOnly: boolean | undefined;
+  styleTitle?: string;
+  onStyleOnly(style: boolean): void;
+  onRemove(): void;
+}) {
+  return (
+    <li className={props.className}>
+      <img src={props.src} alt={props.alt} />
+      {props.badge}
+      {props.styleOnly !== undefined && (
+        <label className="style-toggle" title={props.styleTitle}>
+          <input
+            type="checkbox"
+            checked={props.styleOnly}
+            onChange={(e) => props.onStyleOnly(e.target.checked)}
+          />{' '}
+          Style only
+        </label>
+      )}
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Remove image"
+        onClick={props.onRemove}
+      >
+        ×
+      </button>
+    </li>
   );
 }
