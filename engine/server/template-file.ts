@@ -253,14 +253,12 @@ function decodePreview(preview: z.infer<typeof previewFileSchema>): {
 }
 
 /** Writes the current format with stable key order and 2-space JSON, so files diff cleanly. */
-export function writeTemplateFile(file: {
-  name: string;
-  description: string;
-  category: string;
-  templateVersion: number;
-  preview: { mime: string; bytes: Buffer } | null;
-  graph: GraphDocument;
-}): string {
+export function writeTemplateFile(
+  file: Pick<
+    TemplateFile,
+    'name' | 'description' | 'category' | 'templateVersion' | 'preview' | 'graph'
+  >,
+): string {
   const ordered = {
     schema: TEMPLATE_FILE_SCHEMA_ID,
     version: TEMPLATE_FILE_VERSION,

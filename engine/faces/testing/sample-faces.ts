@@ -126,23 +126,14 @@ async function crop(box: CropBox, filters = ''): Promise<Buffer> {
   const filter = [`crop=iw*${f(box.w)}:ih*${f(box.h)}:iw*${f(box.x)}:ih*${f(box.y)}`, filters]
     .filter(Boolean)
     .join(',');
+  return ffmpegPng(['-i', join(SAMPLE_DEMO_DIR, box.file), '-vf', filter]);
+}
+
+/** Runs ffmpeg with `inputArgs` and returns its first frame as PNG bytes. */
+async function ffmpegPng(inputArgs: string[]): Promise<Buffer> {
   const { stdout } = await run(
     ffmpeg(),
-    [
-      '-v',
-      'error',
-      '-i',
-      join(SAMPLE_DEMO_DIR, box.file),
-      '-vf',
-      filter,
-      '-frames:v',
-      '1',
-      '-f',
-      'image2pipe',
-      '-c:v',
-      'png',
-      'pipe:1',
-    ],
+    ['-v', 'error', ...inputArgs, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'],
     { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
   );
   return stdout;
@@ -182,18 +173,7 @@ export async function faceWithBystander(
     const [a, b] = [join(dir, 'main.png'), join(dir, 'bystander.png')];
     await Promise.all([writeFile(a, main.face), writeFile(b, bystander.face)]);
     const graph = `[1:v][0:v]scale2ref=w=main_w*${fraction}:h=ow/mdar[b][a];[a][b]overlay=0:0`;
-    const { stdout } = await run(
-      ffmpeg(),
-      ['-v', 'error', '-i', a, '-i', b, '-filter_complex', graph, '-frames:v', '1'].concat([
-        '-f',
-        'image2pipe',
-        '-c:v',
-        'png',
-        'pipe:1',
-      ]),
-      { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-    );
-    return stdout;
+    return await ffmpegPng(['-i', a, '-i', b, '-filter_complex', graph]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
