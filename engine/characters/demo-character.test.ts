@@ -6,7 +6,12 @@ import { ArtifactService } from '../artifacts/artifact-service';
 import { detectFaces } from '../faces/face-embedder';
 import { FileBlobStore } from '../stores/blobs/files';
 import { SqliteDocumentStore } from '../stores/documents/sqlite';
-import { DEMO_CHARACTER_ID, ensureDemoCharacter, renderDemoPortrait } from './demo-character';
+import {
+  DEMO_CHARACTER_ID,
+  DRAWN_DEMO_DESCRIPTION,
+  ensureDemoCharacter,
+  renderDemoPortrait,
+} from './demo-character';
 
 const binaries = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
 
@@ -37,7 +42,7 @@ describe('the demo character', () => {
     const old = {
       id: DEMO_CHARACTER_ID,
       name: 'Mira',
-      description: 'old',
+      description: DRAWN_DEMO_DESCRIPTION,
       referenceImages: [drawn],
       ownerId: 'local',
       createdAt: '2026-01-01T00:00:00.000Z',
@@ -51,6 +56,9 @@ describe('the demo character', () => {
     expect(upgraded?.createdAt).toBe(old.createdAt);
     // Idempotent: a second start changes nothing.
     expect(await ensureDemoCharacter(documents, artifacts, binaries)).toBe(false);
+    expect((await documents.characters.get(DEMO_CHARACTER_ID))?.updatedAt).toBe(
+      upgraded?.updatedAt,
+    );
 
     await documents.characters.put({ ...old, revision: 2 });
     expect(await ensureDemoCharacter(documents, artifacts, binaries)).toBe(false);

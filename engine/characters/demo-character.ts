@@ -50,10 +50,13 @@ export async function renderDemoPortrait(binaries: FfmpegBinaries): Promise<Buff
   }
 }
 
+/** The description builds before the portrait gave their drawn demo character. */
+export const DRAWN_DEMO_DESCRIPTION = 'a young explorer with dark hair and a red coat';
+
 /**
- * Creates the demo character unless it exists. One created by an older build (a drawn bust no
- * face detector finds) and never edited since gets the portrait; an edited one is the user's.
- * Returns true when it was created or updated.
+ * Creates the demo character unless it exists. The one an older build created (a drawn bust no
+ * face detector finds: its description, never edited) gets the portrait; any other is left as
+ * it is, so a start with the demo in place does no work. Returns true when it was written.
  */
 export async function ensureDemoCharacter(
   documents: DocumentStore,
@@ -61,7 +64,9 @@ export async function ensureDemoCharacter(
   binaries: FfmpegBinaries,
 ): Promise<boolean> {
   const existing = await documents.characters.get(DEMO_CHARACTER_ID);
-  if (existing && existing.revision !== 1) return false;
+  const drawnByOlderBuild =
+    existing?.revision === 1 && existing.description === DRAWN_DEMO_DESCRIPTION;
+  if (existing && !drawnByOlderBuild) return false;
   const bytes = await renderDemoPortrait(binaries);
   const reference = await artifacts.putBytes(
     bytes,
@@ -70,9 +75,6 @@ export async function ensureDemoCharacter(
     'local',
     'mira.png',
   );
-  if (existing?.referenceImages.length === 1 && existing.referenceImages[0].id === reference.id) {
-    return false;
-  }
   const now = new Date().toISOString();
   await documents.characters.put({
     id: DEMO_CHARACTER_ID,
