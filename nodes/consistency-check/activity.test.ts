@@ -6,6 +6,7 @@ import { makePng } from '../../engine/testing/fakes/media';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
 import { NonRetryableNodeError } from '../../engine/worker/node-api';
 import { consistencyCheck } from './definition';
+import type { ScoringIdentity } from './score';
 import {
   NO_FACE_SCORE,
   activity as consistencyCheckActivity,
@@ -111,30 +112,61 @@ describe('consistency-check activity logic (deterministic embedder)', () => {
     },
     distance: (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1]),
   };
-  const activity = createConsistencyCheckActivity(() => numbers);
-
-  it('measures against the mean of the references and skips faceless references', async () => {
-    t = await createTestNodeContext({ index: 1, total: 2 });
-    const refs = [
-      await store(t, Buffer.from('0,0')),
-      await store(t, Buffer.from('2,0')),
-      await store(t, Buffer.from('none')),
-    ];
-    const frames = [await store(t, Buffer.from('9,9')), await store(t, Buffer.from('1,3'))];
-
-    const outputs = await activity({
-      params: params(),
-      inputs: { frames, character: character(refs) },
-      ctx: t.ctx,
-    });
-
-    expect(outputs).toEqual({ frames: frames[1], scores: 3 });
-    expect(t.logs.some((line) => line.includes('reference image 3 of Ada shows no face'))).toBe(
-      true,
-    );
+  const identity: ScoringIdentity = {
+    version: 3,
+    model: 'test-numbers',
+    mean: [1, 0],
+    threshold: 2.5,
+  };
+  const identitiesAsked: string[] = [];
+  const activity = createConsistencyCheckActivity({
+    embedderFor: () => numbers,
+    identityFor: async (_ctx, character) => {
+      identitiesAsked.push(character.id);
+      return character.name === 'Faceless' ? null : identity;
+    },
   });
 
-  it('rejects a missing character or one without references', async () => {
+  it("judges against the character's identity and its calibrated threshold by default", async () => {
+    t = await createTestNodeContext({ index: 1, total: 2 });
+    const refs = [await store(t, Buffer.from('0,0'))];
+    const frames = [await store(t, Buffer.from('9,9')), await store(t, Buffer.from('1,2'))];
+    const inputs = { frames, character: character(refs) };
+
+    // Distance from (1,2) to the identity's mean (1,0) is 2: under the calibrated 2.5.
+    const outputs = await activity({
+      params: params({ failOnMismatch: true }),
+      inputs,
+      ctx: t.ctx,
+    });
+    expect(outputs).toEqual({ frames: frames[1], scores: 2 });
+    expect(identitiesAsked).toContain('char_a');
+
+    // The node's own threshold, when set, overrides the calibrated one.
+    await expect(
+      activity({ params: params({ threshold: 1.5, failOnMismatch: true }), inputs, ctx: t.ctx }),
+    ).rejects.toMatchObject({ code: 'consistency_mismatch' });
+  });
+
+  it('refuses an identity computed with another descriptor model', async () => {
+    t = await createTestNodeContext({ index: 0, total: 1 });
+    const other = createConsistencyCheckActivity({
+      embedderFor: () => numbers,
+      identityFor: async () => ({ ...identity, model: 'face-api-128' }),
+    });
+    await expect(
+      other({
+        params: params(),
+        inputs: {
+          frames: [await store(t, Buffer.from('1,1'))],
+          character: character([await store(t, Buffer.from('0,0'))]),
+        },
+        ctx: t.ctx,
+      }),
+    ).rejects.toMatchObject({ code: 'consistency_model_mismatch' });
+  });
+
+  it('rejects a missing character, one without references and one without a face', async () => {
     t = await createTestNodeContext({ index: 0, total: 1 });
     const frames = [await store(t, Buffer.from('1,1'))];
     await expect(
@@ -145,5 +177,20 @@ describe('consistency-check activity logic (deterministic embedder)', () => {
     await expect(
       activity({ params: params(), inputs: { frames, character: character([]) }, ctx: t.ctx }),
     ).rejects.toMatchObject({ code: 'consistency_no_references' });
+    const faceless = { ...character([await store(t, Buffer.from('none'))]), name: 'Faceless' };
+    await expect(
+      activity({ params: params(), inputs: { frames, character: faceless }, ctx: t.ctx }),
+    ).rejects.toMatchObject({ code: 'consistency_no_reference_face' });
+  });
+});
+
+describe('consistency-check version 2 migration', () => {
+  it("turns version 1's fixed default into the calibrated threshold and keeps a chosen one", () => {
+    const [migration] = consistencyCheck.migrations;
+    expect(migration.up({ threshold: 0.6, failOnMismatch: true })).toEqual({
+      threshold: 0,
+      failOnMismatch: true,
+    });
+    expect(migration.up({ threshold: 0.5 })).toEqual({ threshold: 0.5 });
   });
 });
