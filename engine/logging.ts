@@ -3,11 +3,13 @@
  * object per line (`LAB_LOG_FORMAT=json`) for a log collector — `{ time, level, msg, runId?,
  * nodeId?, index?, … }`, so lines about a run or a node can be found by id. The message is the
  * same human text in both formats; the fields say what the line is about.
+ * Every finished line passes through the credential scrubber (engine/providers/scrub.ts): a
+ * key quoted in an error never reaches a log, whichever code path wrote it.
  */
+import type { LogFormat } from './config';
+import { scrubRegistered } from './providers/scrub';
 
-/** LAB_LOG_FORMAT's values. */
-export const LOG_FORMATS = ['text', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+export type { LogFormat };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -36,17 +38,22 @@ export interface LoggerOptions {
   /** Text lines are the message alone, without `level: ` (engine lines never had one). */
   plainText?: boolean;
   now?: () => Date;
+  /** Applied to each finished line; default: the process's registered secrets and shapes. */
+  scrub?: (line: string) => string;
 }
 
 /** A logger writing `format` lines through `write`. */
 export function createLogger(options: LoggerOptions): Logger {
   const now = options.now ?? (() => new Date());
+  const scrub = options.scrub ?? scrubRegistered;
   return {
     log(level, message, fields) {
       options.write(
-        options.format === 'text' && options.plainText
-          ? message
-          : formatLogLine(options.format, level, message, fields, now()),
+        scrub(
+          options.format === 'text' && options.plainText
+            ? message
+            : formatLogLine(options.format, level, message, fields, now()),
+        ),
       );
     },
   };

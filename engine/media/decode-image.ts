@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { LabError } from '../errors';
+import { demuxerFor, sniffMedia } from '../server/media-sniff';
 
 export interface RgbImage {
   width: number;
@@ -18,7 +19,16 @@ export interface DecodeOptions {
   ffmpegPath?: string;
   /** Downscale so neither side exceeds this (keeps detection fast on 4K frames). */
   maxSide?: number;
+  /**
+   * Refuse images with more pixels than this before ffmpeg sees them (default 40 MP, the
+   * upload limit): the check is redone here, on the bytes about to be decoded, because a
+   * stored image may predate the limit or come from a provider.
+   */
+  maxPixels?: number;
 }
+
+/** The upload pixel limit (engine/server/app.ts `maxImagePixels`). */
+export const DEFAULT_MAX_DECODE_PIXELS = 40_000_000;
 
 const DECODE_TIMEOUT_MS = 30_000;
 
@@ -26,9 +36,15 @@ const DECODE_TIMEOUT_MS = 30_000;
 export async function decodeToRgb(bytes: Buffer, options: DecodeOptions = {}): Promise<RgbImage> {
   const ffmpeg = options.ffmpegPath ?? 'ffmpeg';
   const maxSide = options.maxSide ?? 1024;
+  const demuxer = checkedImageDemuxer(bytes, options.maxPixels ?? DEFAULT_MAX_DECODE_PIXELS);
   const args = [
     '-v',
     'error',
+    // Only this image demuxer, only stdin: never a playlist demuxer that opens other inputs.
+    '-f',
+    demuxer,
+    '-protocol_whitelist',
+    'pipe',
     '-i',
     'pipe:0',
     '-frames:v',
@@ -80,6 +96,38 @@ export async function decodeToRgb(bytes: Buffer, options: DecodeOptions = {}): P
     child.stdin.end(bytes);
   });
   return parsePpm(output);
+}
+
+/**
+ * The demuxer for `bytes` when they are a PNG, JPEG or WebP within `maxPixels` (sizes read
+ * from every frame header, engine/server/media-sniff.ts); refuses anything else.
+ */
+function checkedImageDemuxer(bytes: Buffer, maxPixels: number): string {
+  const media = sniffMedia(bytes);
+  if (!media || !media.mime.startsWith('image/')) {
+    throw new LabError(
+      'image_undecodable',
+      'image_undecodable: the bytes are not a PNG, JPEG or WebP image; upload a PNG or JPEG',
+      400,
+    );
+  }
+  const { width, height } = media;
+  if (!width || !height) {
+    throw new LabError(
+      'image_undecodable',
+      `image_undecodable: the size of this ${media.mime} cannot be read; it is probably damaged, export it again`,
+      400,
+    );
+  }
+  if (width * height > maxPixels) {
+    throw new LabError(
+      'image_too_large',
+      `image_too_large: the image is ${width}×${height} (${(width * height).toLocaleString('en')} pixels), ` +
+        `over the ${maxPixels.toLocaleString('en')}-pixel limit; scale it down and upload it again`,
+      413,
+    );
+  }
+  return demuxerFor(media.mime);
 }
 
 /** Parses a binary PPM (P6, maxval 255). */

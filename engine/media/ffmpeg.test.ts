@@ -2,7 +2,15 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FfmpegError, parseTime, probe, probeVideo, readImageInfo, runFfmpeg } from './ffmpeg';
+import {
+  FfmpegError,
+  parseTime,
+  pinnedInputOptions,
+  probe,
+  probeVideo,
+  readImageInfo,
+  runFfmpeg,
+} from './ffmpeg';
 import { filterValue } from './filter-escape';
 import { makeCorruptImage, makeTestClip, makeTestImage } from '../testing/media-clips';
 
@@ -246,5 +254,86 @@ describe('probe errors', () => {
         /^clip 1 is not a readable video \(ffprobe: .*No such file or directory\)$/,
       ),
     });
+  });
+});
+
+describe('ffprobe on user files is pinned to the sniffed demuxer', () => {
+  /** Files that start like an accepted type and go on as a playlist naming another file. */
+  const playlists = (target: string): [string, Buffer][] => [
+    [
+      'ID3 + HLS',
+      Buffer.from(`ID3\x04\x00\x00\x00\x00\x00\x00\n#EXTM3U\n#EXTINF:1,\n${target}\n`, 'latin1'),
+    ],
+    [
+      'MPEG sync + HLS',
+      Buffer.concat([
+        Buffer.from([0xff, 0xfb, 0x90, 0x00]),
+        Buffer.from(`\n#EXTM3U\n#EXTINF:1,\n${target}\n`),
+      ]),
+    ],
+    [
+      'ftyp + DASH',
+      Buffer.from(
+        `\x00\x00\x00\x18ftypisom<?xml version="1.0"?><MPD><Period><AdaptationSet><Representation><BaseURL>${target}</BaseURL></Representation></AdaptationSet></Period></MPD>`,
+        'latin1',
+      ),
+    ],
+    [
+      'RIFF + ffconcat',
+      Buffer.from(`RIFF\x24\x00\x00\x00WAVE\nffconcat version 1.0\nfile '${target}'\n`, 'latin1'),
+    ],
+    [
+      'OggS + SDP',
+      Buffer.from(
+        `OggS\x00\x02\nv=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nm=video 5004 RTP/AVP 96\n`,
+        'latin1',
+      ),
+    ],
+  ];
+
+  it.each([0, 1, 2, 3, 4])(
+    'never reads a playlist (case %i) with its own demuxer',
+    async (index) => {
+      const target = join(dir, 'target.mp4');
+      await makeTestClip(dir, 'target.mp4', { width: 64, height: 64, fps: 10, durationSec: 1 });
+      const [, bytes] = playlists(target)[index];
+      const file = join(dir, `playlist-${index}.bin`);
+      await writeFile(file, bytes);
+      const result = await probe(file).then(
+        (info) => ({ info }),
+        (error: unknown) => ({ error }),
+      );
+      if ('info' in result) {
+        // Read as what it claims to be: no playlist demuxer, and no video from the file it names.
+        expect(result.info.formatName).not.toMatch(/hls|dash|concat|sdp|applehttp/);
+        expect(result.info.hasVideo).toBe(false);
+      } else {
+        expect((result.error as Error).message).not.toContain(dir);
+      }
+    },
+  );
+
+  it('shows no server path in a probe error', async () => {
+    const file = join(dir, 'broken.mp4');
+    await writeFile(
+      file,
+      Buffer.from('\x00\x00\x00\x18ftypisom garbage that is not a movie', 'latin1'),
+    );
+    const error = await probe(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).not.toContain(dir);
+    expect((error as Error).message).not.toContain(tmpdir());
+  });
+
+  it('refuses to probe bytes that are none of the accepted types', async () => {
+    const file = join(dir, 'list.m3u8');
+    await writeFile(file, '#EXTM3U\n#EXTINF:1,\n/etc/hostname\n');
+    await expect(probe(file)).rejects.toMatchObject({ code: 'unreadable_media' });
+  });
+
+  it('passes the demuxer and the file-only protocol list', async () => {
+    const file = join(dir, 'id3.mp3');
+    await writeFile(file, Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'));
+    expect(await pinnedInputOptions(file)).toEqual(['-f', 'mp3', '-protocol_whitelist', 'file']);
   });
 });

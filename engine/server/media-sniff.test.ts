@@ -71,3 +71,84 @@ describe('sniffMedia', () => {
     expect(sniffMedia(pngBytes(64, 48).subarray(0, 20))).toEqual({ mime: 'image/png' });
   });
 });
+
+/** A RIFF/WEBP file of the given chunks (each `[fourcc, payload]`), sizes filled in. */
+function webp(chunks: [string, Buffer][]): Buffer {
+  const body = Buffer.concat(
+    chunks.map(([fourcc, payload]) => {
+      const header = Buffer.alloc(8);
+      header.write(fourcc, 0, 'latin1');
+      header.writeUInt32LE(payload.length, 4);
+      return Buffer.concat([header, payload, Buffer.alloc(payload.length % 2)]);
+    }),
+  );
+  const riff = Buffer.alloc(12);
+  riff.write('RIFF', 0, 'latin1');
+  riff.writeUInt32LE(body.length + 4, 4);
+  riff.write('WEBP', 8, 'latin1');
+  return Buffer.concat([riff, body]);
+}
+
+function vp8x(width: number, height: number): Buffer {
+  const payload = Buffer.alloc(10);
+  payload.writeUIntLE(width - 1, 4, 3);
+  payload.writeUIntLE(height - 1, 7, 3);
+  return payload;
+}
+
+/** A VP8 key frame header (frame tag, start code, 14-bit sizes) before filler bytes. */
+function vp8(width: number, height: number): Buffer {
+  const payload = Buffer.alloc(64, 0x11);
+  payload.set([0x50, 0x2a, 0x00, 0x9d, 0x01, 0x2a], 0);
+  payload.writeUInt16LE(width, 6);
+  payload.writeUInt16LE(height, 8);
+  return payload;
+}
+
+/** A JPEG SOF0 segment for a width × height frame with three components. */
+function sof0(width: number, height: number): Buffer {
+  const segment = Buffer.from(hex('ffc0 0011 08 0000 0000 03 012200 021101 031101'));
+  segment.writeUInt16BE(height, 5);
+  segment.writeUInt16BE(width, 7);
+  return segment;
+}
+
+describe('sniffMedia reads sizes from the bitstream, not from the first header', () => {
+  it('finds the 8000×8000 VP8 frame under a VP8X canvas that says 100×100', () => {
+    const lying = webp([
+      ['VP8X', vp8x(100, 100)],
+      ['VP8 ', vp8(8000, 8000)],
+    ]);
+    expect(sniffMedia(lying)).toEqual({ mime: 'image/webp', width: 8000, height: 8000 });
+  });
+
+  it('finds the frames of an animated WebP inside their ANMF chunks', () => {
+    const frame = Buffer.alloc(16);
+    frame.writeUIntLE(99, 6, 3);
+    frame.writeUIntLE(99, 9, 3);
+    const anmf = Buffer.concat([
+      frame,
+      Buffer.from('VP8 ', 'latin1'),
+      Buffer.alloc(4),
+      vp8(6000, 7000),
+    ]);
+    anmf.writeUInt32LE(64, 20);
+    const lying = webp([
+      ['VP8X', vp8x(100, 100)],
+      ['ANMF', anmf],
+    ]);
+    expect(sniffMedia(lying)).toMatchObject({ width: 6000, height: 7000 });
+  });
+
+  it('finds the real SOF of a JPEG behind a fake 100×100 first one and its scan data', () => {
+    const jpeg = Buffer.concat([
+      hex('ffd8'),
+      sof0(100, 100),
+      hex('ffda 0008 01 0100 003f00'),
+      hex('12 34 ff00 56 ffd0 78'), // entropy-coded bytes, a stuffed 0xFF and a restart marker
+      sof0(8000, 8000),
+      hex('ffd9'),
+    ]);
+    expect(sniffMedia(jpeg)).toEqual({ mime: 'image/jpeg', width: 8000, height: 8000 });
+  });
+});

@@ -1,7 +1,13 @@
 /**
  * Upload type checks by magic bytes: the client's Content-Type and file name are never
- * trusted (an "image.png" may be HTML). Image dimensions are read from the header, so the
- * pixel limit is enforced before anything decodes the image.
+ * trusted (an "image.png" may be HTML). Image dimensions are read from the bitstream, not from
+ * the first header that claims them: a WebP whose VP8X canvas says 100×100 over an 8000×8000
+ * VP8 frame, or a JPEG with a small fake first SOF before the real one, would otherwise pass
+ * the pixel limit and have ffmpeg decode 64 MP. Every frame header in the bytes given counts
+ * (the largest wins), so pass the whole file when the pixel limit depends on it.
+ * `demuxerFor` names the one ffmpeg demuxer a sniffed type may be read with: ffmpeg's own
+ * probing would pick an HLS, DASH, ffconcat or SDP demuxer for a file that merely starts
+ * with ID3, ftyp or RIFF, and those read other files and URLs.
  */
 
 /** The media types an upload may have; anything else is refused. */
@@ -49,6 +55,31 @@ export function sniffMedia(head: Buffer): SniffedMedia | null {
   return null;
 }
 
+/**
+ * The ffmpeg demuxer (`-f`) for each accepted type: user files are read with this one only,
+ * never with whatever ffmpeg's probe guesses (a playlist demuxer would open other files).
+ */
+const DEMUXERS: Record<AcceptedMime, string> = {
+  'image/png': 'png_pipe',
+  'image/jpeg': 'jpeg_pipe',
+  'image/webp': 'webp_pipe',
+  'video/mp4': 'mov',
+  'video/quicktime': 'mov',
+  'audio/mp4': 'mov',
+  'video/webm': 'matroska',
+  'audio/mpeg': 'mp3',
+  'audio/wav': 'wav',
+  'audio/ogg': 'ogg',
+};
+
+/** The demuxer a file of this (sniffed) type is read with. */
+export function demuxerFor(mime: AcceptedMime): string {
+  return DEMUXERS[mime];
+}
+
+/** The protocols ffmpeg may open for user data: the one local file, nothing it names. */
+export const FILE_ONLY_PROTOCOLS = 'file';
+
 function isoMedia(brand: string): SniffedMedia {
   if (brand === 'qt  ') return { mime: 'video/quicktime' };
   if (brand === 'M4A ' || brand === 'M4B ') return { mime: 'audio/mp4' };
@@ -63,7 +94,7 @@ function isMpegAudioFrame(head: Buffer): boolean {
   return (b1 & 0xe0) === 0xe0 && (b1 & 0x18) !== 0x08 && (b1 & 0x06) !== 0 && (b2 & 0xf0) !== 0xf0;
 }
 
-function pngSize(head: Buffer): { width?: number; height?: number } {
+function pngSize(head: Buffer): Size {
   if (head.length < 24 || ascii(head, 12, 16) !== 'IHDR') return {};
   return positive(head.readUInt32BE(16), head.readUInt32BE(20));
 }
@@ -72,46 +103,92 @@ const JPEG_SOF = new Set([
   0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf,
 ]);
 
-function jpegSize(head: Buffer): { width?: number; height?: number } {
+/** Width and height, the largest of each over every frame header found. */
+interface Size {
+  width?: number;
+  height?: number;
+}
+
+/** Keeps the larger of each side: the pixel limit must hold for every frame ffmpeg may decode. */
+function largest(sizes: Size[]): Size {
+  const width = Math.max(0, ...sizes.map((s) => s.width ?? 0));
+  const height = Math.max(0, ...sizes.map((s) => s.height ?? 0));
+  return positive(width, height);
+}
+
+/**
+ * Every SOF in the file, including those after entropy-coded data (a second image, or the
+ * real frame behind a decoy): markers are walked segment by segment, and scan data is skipped
+ * byte by byte up to the next marker that is not a stuffed 0xFF00 or a restart marker.
+ */
+function jpegSize(head: Buffer): Size {
+  const sizes: Size[] = [];
   let offset = 2;
   while (offset + 4 <= head.length) {
-    if (head[offset] !== 0xff) return {};
+    if (head[offset] !== 0xff) {
+      offset++; // entropy-coded data
+      continue;
+    }
     const marker = head[offset + 1];
     if (marker === 0xff) {
       offset += 1; // fill byte
       continue;
     }
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      offset += 2; // markers without a length
+    if (
+      marker === 0x00 ||
+      marker === 0xd8 ||
+      marker === 0xd9 ||
+      marker === 0x01 ||
+      (marker >= 0xd0 && marker <= 0xd7)
+    ) {
+      offset += 2; // stuffed byte or markers without a length
       continue;
     }
     const length = head.readUInt16BE(offset + 2);
-    if (JPEG_SOF.has(marker)) {
-      if (offset + 9 > head.length) return {};
-      return positive(head.readUInt16BE(offset + 7), head.readUInt16BE(offset + 5));
+    if (length < 2) break;
+    if (JPEG_SOF.has(marker) && offset + 9 <= head.length) {
+      sizes.push(positive(head.readUInt16BE(offset + 7), head.readUInt16BE(offset + 5)));
     }
-    if (marker === 0xda || length < 2) return {};
     offset += 2 + length;
   }
-  return {};
+  return largest(sizes);
 }
 
-function webpSize(head: Buffer): { width?: number; height?: number } {
-  const chunk = ascii(head, 12, 16);
-  if (chunk === 'VP8X' && head.length >= 30) {
-    return positive(head.readUIntLE(24, 3) + 1, head.readUIntLE(27, 3) + 1);
-  }
-  if (chunk === 'VP8 ' && head.length >= 30) {
-    return positive(head.readUInt16LE(26) & 0x3fff, head.readUInt16LE(28) & 0x3fff);
-  }
-  if (chunk === 'VP8L' && head.length >= 25 && head[20] === 0x2f) {
-    const bits = head.readUInt32LE(21);
-    return positive((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1);
-  }
-  return {};
+/**
+ * The VP8X canvas and every VP8 / VP8L frame, at the top level and inside animation frames
+ * (ANMF): libwebp decodes the frames, whose own headers say how big they are.
+ */
+function webpSize(head: Buffer): Size {
+  const sizes: Size[] = [];
+  const walk = (start: number, end: number, depth: number) => {
+    let offset = start;
+    while (offset + 8 <= end) {
+      const fourcc = head.toString('latin1', offset, offset + 4);
+      const size = head.readUInt32LE(offset + 4);
+      const data = offset + 8;
+      const dataEnd = Math.min(end, data + size);
+      if (fourcc === 'VP8X' && data + 10 <= dataEnd) {
+        sizes.push(positive(head.readUIntLE(data + 4, 3) + 1, head.readUIntLE(data + 7, 3) + 1));
+      } else if (fourcc === 'VP8 ' && data + 10 <= dataEnd) {
+        // Frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height.
+        sizes.push(
+          positive(head.readUInt16LE(data + 6) & 0x3fff, head.readUInt16LE(data + 8) & 0x3fff),
+        );
+      } else if (fourcc === 'VP8L' && data + 5 <= dataEnd && head[data] === 0x2f) {
+        const bits = head.readUInt32LE(data + 1);
+        sizes.push(positive((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1));
+      } else if (fourcc === 'ANMF' && depth === 0 && data + 16 <= dataEnd) {
+        sizes.push(positive(head.readUIntLE(data + 6, 3) + 1, head.readUIntLE(data + 9, 3) + 1));
+        walk(data + 16, dataEnd, depth + 1);
+      }
+      offset = data + size + (size % 2);
+    }
+  };
+  walk(12, head.length, 0);
+  return largest(sizes);
 }
 
-function positive(width: number, height: number): { width?: number; height?: number } {
+function positive(width: number, height: number): Size {
   return width > 0 && height > 0 ? { width, height } : {};
 }
 

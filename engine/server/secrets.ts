@@ -1,14 +1,12 @@
 /**
  * A last line of defence for "provider keys never reach a response, an event or a log line":
- * whatever the server sends or logs passes through `redact`, which blanks every known secret.
- * Routes never put secrets in bodies on purpose; this catches an upstream error message that
- * quotes one (some SDKs echo the key they were given).
+ * whatever the server sends or logs passes through `redact`. Secrets are scrubbed at the
+ * source (engine/providers/scrub.ts: provider errors are clean before they are thrown, stored
+ * or logged); this catches anything that slipped past, and — through the credential shapes —
+ * a key configured before a restart that the stores still quote.
  */
 import { providerSecrets, type ProviderConfig } from '../config';
-
-const MASK = '[redacted]';
-/** Shorter strings would blank innocent text (a test key "k" would mask every k). */
-const MIN_SECRET_LENGTH = 8;
+import { createScrub, MIN_SECRET_LENGTH, scrubDeep } from '../providers/scrub';
 
 export type Redactor = <T>(value: T) => T;
 
@@ -19,21 +17,11 @@ export function secretsOf(providers: ProviderConfig, workerToken: string): strin
   );
 }
 
-/** Replaces each secret in strings, deeply (objects and arrays are copied, never changed). */
+/**
+ * Blanks each secret and every credential shape in strings, deeply (objects and arrays are
+ * copied, never changed).
+ */
 export function createRedactor(secrets: readonly string[]): Redactor {
-  const active = [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH);
-  const scrubString = (text: string): string =>
-    active.reduce(
-      (out, secret) => (out.includes(secret) ? out.split(secret).join(MASK) : out),
-      text,
-    );
-  const scrub = (value: unknown): unknown => {
-    if (typeof value === 'string') return scrubString(value);
-    if (Array.isArray(value)) return value.map(scrub);
-    if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v)]));
-    }
-    return value;
-  };
-  return <T>(value: T): T => (active.length === 0 ? value : (scrub(value) as T));
+  const scrub = createScrub({ secrets });
+  return <T>(value: T): T => scrubDeep(value, scrub);
 }

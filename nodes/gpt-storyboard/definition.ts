@@ -39,5 +39,7 @@ export const gptStoryboard = defineNode({
   },
   runsOn: 'lab-io',
   providers: ['openai'],
-  execution: { startToCloseSec: 180, heartbeatSec: 30 },
+  // Activities heartbeat every second (engine/worker/node-activities.ts), so 10 s is ten missed
+  // beats, and a crashed worker's item is retried elsewhere within ~10 s instead of 30.
+  execution: { startToCloseSec: 180, heartbeatSec: 10 },
 });

@@ -24,7 +24,7 @@ import { hasIdentityFace } from '../../faces/identity';
 import { artifactIdSchema, type ArtifactRef } from '../../graph/values';
 import type { CharacterRecord } from '../../stores/ports';
 import { newId, ownerOf, requireId, visibleTo, type ServerContext } from '../context';
-import { checkImage, storeImages, type ImageUpload } from '../uploads';
+import { checkImage, imagePartBytes, storeImages, type ImageUpload } from '../uploads';
 
 const DEFAULT_LORA_WEIGHT = 0.8;
 
@@ -368,7 +368,11 @@ async function readCharacterForm(
           `unexpected file field "${part.fieldname}": send reference images as "images" and style references as "styleImages"`,
         );
       }
-      const image = checkImage(await part.toBuffer(), part.filename, maxImagePixels);
+      const image = checkImage(
+        await imagePartBytes(part, imageLimitBytes),
+        part.filename,
+        maxImagePixels,
+      );
       images.push(style ? { ...image, role: 'style' } : image);
     } else if (typeof part.value === 'string') {
       fields[part.fieldname] = part.value;
@@ -397,7 +401,7 @@ async function readSearchForm(
   });
   for await (const part of parts) {
     if (part.type === 'file') {
-      const bytes = await part.toBuffer();
+      const bytes = await imagePartBytes(part, imageLimitBytes);
       if (part.fieldname !== 'image') {
         throw new LabError(
           'invalid_request',

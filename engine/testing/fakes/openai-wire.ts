@@ -99,3 +99,24 @@ export function maskKey(key: string): string {
     ? '****'
     : `${key.slice(0, 5)}${'*'.repeat(key.length - 9)}${key.slice(-4)}`;
 }
+
+/**
+ * OpenAI's 401 body (`invalid_api_key`) with the received credentials quoted in full, the way
+ * OpenAI-compatible gateways word it ("Incorrect API key provided: <key>").
+ */
+export function echoedCredentials(req: RecordedRequest): {
+  message: string;
+  type: string;
+  param: null;
+  code: string;
+} {
+  const received = String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+  return {
+    message:
+      `Incorrect API key provided: ${received}. Received headers: Authorization: ` +
+      `${String(req.headers.authorization ?? '')}; request ${req.method} ${req.path}?${req.query.toString()}`,
+    type: 'invalid_request_error',
+    param: null,
+    code: 'invalid_api_key',
+  };
+}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { everythingIn, leakedSecrets } from '../../../engine/testing/secret-leaks';
 import { LabError } from '../../../engine/errors';
 import { storyboardSchema, type Character } from '../../../engine/graph/values';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
@@ -245,6 +246,21 @@ describe('generateStoryboardOpenAI against a fake OpenAI server', () => {
       code: 'storyboard_empty_script',
     });
     expect(fake.completions).toHaveLength(0);
+  });
+  it('scrubs a key the server echoes in its error before the error leaves the provider', async () => {
+    const key = 'sk-echo-storyboard-0123456789abcdef';
+    const echo = (await FakeOpenAI.start({ apiKey: key })).echoCredentialsInErrors();
+    try {
+      const error = await generateStoryboardOpenAI(
+        args({ config: { apiKey: key, baseURL: echo.baseURL } }),
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'openai_auth' });
+      const text = everythingIn(error);
+      expect(text).toContain('Incorrect API key provided');
+      expect(leakedSecrets(text, [key, echo.baseURL])).toEqual([]);
+    } finally {
+      await echo.close();
+    }
   });
 });
 

@@ -25,6 +25,12 @@ import {
 } from '../../../engine/graph/values';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
 import {
+  bodyExcerpt,
+  providerScrub,
+  scrubError,
+  type Scrub,
+} from '../../../engine/providers/scrub';
+import {
   attemptsWithin,
   isFinalQuotaError,
   withOpenAIAttempts,
@@ -166,7 +172,10 @@ export async function generateStoryboardOpenAI(args: GenerateStoryboardArgs): Pr
     }
     response = message.parsed;
   } catch (error) {
-    throw translateError(error, signal, policy);
+    // Scrubbed before it leaves the provider: some OpenAI-compatible servers echo the key or
+    // the Authorization header in their error bodies, and this error is stored and logged.
+    const scrub = providerScrub('openai', config);
+    throw scrubError(translateError(error, signal, policy, scrub), scrub);
   }
   return toStoryboard(response, params);
 }
@@ -274,7 +283,14 @@ function userPrompt(
 }
 
 /** Turns SDK errors into errors a node can act on: fail for good, or retry later. */
-function translateError(error: unknown, signal: AbortSignal, policy: OpenAIAttemptPolicy): unknown {
+function translateError(
+  error: unknown,
+  signal: AbortSignal,
+  policy: OpenAIAttemptPolicy,
+  scrub: Scrub,
+): unknown {
+  // An APIError's message may be the whole upstream body: only a short excerpt is kept.
+  const said = (e: Error) => bodyExcerpt(e.message, scrub);
   if (error instanceof NonRetryableNodeError || error instanceof LabError) return error;
   if (error instanceof APIUserAbortError || signal.aborted) return signal.reason ?? error;
   if (isFinalQuotaError(error)) {
@@ -310,7 +326,7 @@ function translateError(error: unknown, signal: AbortSignal, policy: OpenAIAttem
   if (error instanceof APIConnectionError) {
     return new LabError(
       'openai_unreachable',
-      `openai_unreachable: could not reach OpenAI (${error.message}); check OPENAI_BASE_URL and the network, the run will retry`,
+      `openai_unreachable: could not reach OpenAI (${said(error)}); check OPENAI_BASE_URL and the network, the run will retry`,
       503,
     );
   }
@@ -319,7 +335,7 @@ function translateError(error: unknown, signal: AbortSignal, policy: OpenAIAttem
     if (status === 408 || status === 409 || status === 429 || status >= 500) {
       return new LabError(
         status === 429 ? 'openai_rate_limited' : 'openai_unavailable',
-        `${status === 429 ? 'openai_rate_limited' : 'openai_unavailable'}: OpenAI answered ${error.message} ` +
+        `${status === 429 ? 'openai_rate_limited' : 'openai_unavailable'}: OpenAI answered ${said(error)} ` +
           'after retries; the run will retry later',
         503,
       );
@@ -333,14 +349,14 @@ function translateError(error: unknown, signal: AbortSignal, policy: OpenAIAttem
             ? ['openai_model_not_found', 'check the model name in the node params']
             : ['openai_bad_request', 'check the model name and params'];
     return new NonRetryableNodeError(
-      `${code}: OpenAI rejected the request (${error.message}); ${hint}`,
+      `${code}: OpenAI rejected the request (${said(error)}); ${hint}`,
       code,
     );
   }
   if (error instanceof z.ZodError || error instanceof SyntaxError) {
     return new LabError(
       'openai_invalid_output',
-      `openai_invalid_output: the model's answer did not match the storyboard schema (${error.message}); the run will retry`,
+      `openai_invalid_output: the model's answer did not match the storyboard schema (${said(error)}); the run will retry`,
       502,
     );
   }

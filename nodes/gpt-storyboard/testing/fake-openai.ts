@@ -30,6 +30,7 @@ import {
 } from '../../../engine/testing/fakes/http-fake';
 import {
   FakeOpenAIEndpoint,
+  echoedCredentials,
   openAIAuthProblem,
   sendOpenAIError,
 } from '../../../engine/testing/fakes/openai-wire';
@@ -214,8 +215,25 @@ export class FakeOpenAI extends FakeOpenAIEndpoint<FakeOpenAIReply> {
     return this.http.requestsTo('POST', '/v1/chat/completions');
   }
 
+  /**
+   * From now on every request is refused with the credentials it carried quoted in the error
+   * body (the Authorization header and the full request URL), as several real upstreams and
+   * proxies do (OpenAI-compatible gateways such as LiteLLM print the received key in their 401s;
+   * reverse proxies echo the request line). Tests use it to prove no key survives to a store.
+   */
+  echoCredentialsInErrors(): this {
+    this.echoCredentials = true;
+    return this;
+  }
+
+  private echoCredentials = false;
+
   protected async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const requestId = `req_fake_${++this.counter}`;
+    if (this.echoCredentials) {
+      sendOpenAIError(res, 401, echoedCredentials(req), requestId);
+      return;
+    }
     const error = (
       status: number,
       message: string,

@@ -13,6 +13,12 @@ import { LabError } from '../../../engine/errors';
 import type { Collection, ExternalTaskRecord } from '../../../engine/stores/ports';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
 import { sleep } from '../../../engine/providers/sleep';
+import {
+  bodyExcerpt,
+  createScrub,
+  providerScrub,
+  withScrubbedErrors,
+} from '../../../engine/providers/scrub';
 
 export interface RunwayConfig {
   apiKey: string;
@@ -106,14 +112,20 @@ export function imageDataUri(image: Buffer, imageMime: string, what: string): st
  * earlier attempt started), polls it, downloads `output[0]` and checks it with `isOutput`.
  * Cancels the task on Runway when the node is cancelled.
  */
-export async function runRunwayTask(
-  args: RunwayTaskArgs & {
-    path: string;
-    body: unknown;
-    /** What the output must be (checked on its bytes), e.g. "an MP4". */
-    output: { what: string; isValid(bytes: Buffer): boolean };
-  },
-): Promise<Buffer> {
+export async function runRunwayTask(args: RunwayTaskRunArgs): Promise<Buffer> {
+  // Scrubbed before it leaves the provider: an upstream (or a proxy in front of it) that echoes
+  // the Authorization header in an error body must not put the key in Temporal's history.
+  return withScrubbedErrors(providerScrub('runway', args.config), () => runTask(args));
+}
+
+type RunwayTaskRunArgs = RunwayTaskArgs & {
+  path: string;
+  body: unknown;
+  /** What the output must be (checked on its bytes), e.g. "an MP4". */
+  output: { what: string; isValid(bytes: Buffer): boolean };
+};
+
+async function runTask(args: RunwayTaskRunArgs): Promise<Buffer> {
   const { config, signal, onProgress } = args;
   if (!config.apiKey) {
     throw new NonRetryableNodeError(
@@ -478,12 +490,13 @@ class RunwayApi {
   }
 }
 
+/** Runway's `error` field, or a short scrubbed excerpt of the body: never the whole body. */
 function errorText(text: string): string {
   try {
     const body = JSON.parse(text) as { error?: unknown };
-    if (typeof body.error === 'string') return `"${body.error}"`;
+    if (typeof body.error === 'string') return `"${bodyExcerpt(body.error, createScrub())}"`;
   } catch {
     // not JSON
   }
-  return text ? `"${text.slice(0, 200)}"` : '';
+  return text ? `"${bodyExcerpt(text, createScrub())}"` : '';
 }

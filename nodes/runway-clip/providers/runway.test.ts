@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { everythingIn, leakedSecrets } from '../../../engine/testing/secret-leaks';
 import { LabError } from '../../../engine/errors';
 import type { Shot } from '../../../engine/graph/values';
 import type { ExternalTaskRecord } from '../../../engine/stores/ports';
@@ -355,6 +356,21 @@ describe('renderClipRunway against a fake Runway API', () => {
       code: 'runway_image_too_large',
     });
     expect(fake.requests).toHaveLength(0);
+  });
+  it('scrubs a key the server echoes in its error before the error leaves the provider', async () => {
+    const key = `key_${'e1'.repeat(32)}`;
+    const echo = (await FakeRunway.start({ mp4, apiKey: key })).echoCredentialsInErrors();
+    try {
+      const error = await renderClipRunway(
+        args({ config: { apiKey: key, baseURL: echo.url, pollIntervalMs: 10 } }),
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'runway_auth' });
+      const text = everythingIn(error);
+      expect(text).toContain('Invalid API key');
+      expect(leakedSecrets(text, [key, echo.url])).toEqual([]);
+    } finally {
+      await echo.close();
+    }
   });
 });
 

@@ -168,8 +168,26 @@ export class FakeRunway {
     return task;
   }
 
+  /**
+   * From now on every request is refused with the credentials it carried quoted in the error
+   * body (the Authorization header and the full request URL), as several real upstreams and
+   * proxies do. Tests use it to prove no key survives to a store, a log or a response.
+   */
+  echoCredentialsInErrors(): this {
+    this.echoCredentials = true;
+    return this;
+  }
+
+  private echoCredentials = false;
+
   private handle(req: RecordedRequest, res: ServerResponse): void {
     if (req.path.startsWith('/cdn/')) return this.download(req, res);
+    if (this.echoCredentials) {
+      // Runway's error shape `{ error }` (docs.dev.runwayml.com /errors/errors), quoting the key.
+      return sendJson(res, 401, {
+        error: `Invalid API key ${String(req.headers.authorization ?? '')} for ${req.method} ${req.path}?${req.query.toString()}`,
+      });
+    }
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
       return sendJson(res, 401, {
         error: 'Invalid API key. Make sure the key is active and sent as a Bearer token.',

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { everythingIn, leakedSecrets } from '../../../engine/testing/secret-leaks';
 import { LabError } from '../../../engine/errors';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
 import { FakeA1111 } from '../testing/fake-a1111';
@@ -393,6 +394,23 @@ describe('renderFrameA1111 against a fake A1111 server', () => {
       code: 'sd_unreachable',
       message: expect.stringContaining('SD_API_URL'),
     });
+  });
+  it('scrubs credentials and the server URL the server echoes in its errors', async () => {
+    const echo = (await FakeA1111.start({ png })).echoCredentialsInErrors();
+    const password = 'echo-s3cret-password';
+    const url = echo.url.replace('http://', `http://lab:${password}@`);
+    try {
+      const error = await renderFrameA1111(args({ config: { url, pollIntervalMs: 20 } })).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NonRetryableNodeError);
+      const text = everythingIn(error);
+      expect(text).toContain('SD_API_URL');
+      const basic = Buffer.from(`lab:${password}`).toString('base64');
+      expect(leakedSecrets(text, [password, basic, echo.url, new URL(echo.url).host])).toEqual([]);
+    } finally {
+      await echo.close();
+    }
   });
 });
 

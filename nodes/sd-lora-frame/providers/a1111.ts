@@ -24,6 +24,7 @@ import {
   type SdServerConfig,
 } from './sd-http';
 import { sleep } from '../../../engine/providers/sleep';
+import { providerScrub, withScrubbedErrors } from '../../../engine/providers/scrub';
 
 export type { SdRenderParams, SdServerConfig } from './sd-http';
 
@@ -112,8 +113,16 @@ export async function renderFrameA1111(args: RenderFrameArgs): Promise<Buffer> {
   return (await txt2imgA1111(args)).png;
 }
 
-/** Renders one shot's key frame; also returns what the server reports about it. */
+/**
+ * Renders one shot's key frame; also returns what the server reports about it. Errors are
+ * scrubbed before they leave: SD_API_URL may carry credentials, and a proxy in front of the
+ * server may echo them in its error bodies; the URL itself becomes "the A1111 server".
+ */
 export async function txt2imgA1111(args: RenderFrameArgs): Promise<A1111Result> {
+  return withScrubbedErrors(providerScrub('a1111', args.config), () => txt2img(args));
+}
+
+async function txt2img(args: RenderFrameArgs): Promise<A1111Result> {
   const { shot, character, params, config, signal, onProgress } = args;
   const server = config.url;
   const url = (path: string) => joinUrl(server, path);

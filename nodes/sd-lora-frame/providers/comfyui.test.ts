@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { everythingIn, leakedSecrets } from '../../../engine/testing/secret-leaks';
 import { LabError } from '../../../engine/errors';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
 import { FakeComfyUI } from '../testing/fake-comfyui';
@@ -294,5 +295,22 @@ describe('renderFrameComfyUI against a fake ComfyUI server', () => {
         ),
       );
     });
+  });
+  it('scrubs credentials and the server URL the server echoes in its errors', async () => {
+    const echo = (await FakeComfyUI.start({ png })).echoCredentialsInErrors();
+    const password = 'echo-s3cret-password';
+    const url = echo.url.replace('http://', `http://lab:${password}@`);
+    try {
+      const error = await renderFrameComfyUI(args({ config: { url, pollIntervalMs: 20 } })).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NonRetryableNodeError);
+      const text = everythingIn(error);
+      expect(text).toContain('SD_API_URL');
+      const basic = Buffer.from(`lab:${password}`).toString('base64');
+      expect(leakedSecrets(text, [password, basic, echo.url, new URL(echo.url).host])).toEqual([]);
+    } finally {
+      await echo.close();
+    }
   });
 });

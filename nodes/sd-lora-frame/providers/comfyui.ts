@@ -20,6 +20,7 @@ import {
 } from './sd-http';
 import type { RenderFrameArgs } from './a1111';
 import { sleep } from '../../../engine/providers/sleep';
+import { providerScrub, withScrubbedErrors } from '../../../engine/providers/scrub';
 
 export type { RenderFrameArgs } from './a1111';
 
@@ -98,8 +99,16 @@ const SAMPLERS: Record<string, string> = {
   lcm: 'lcm',
 };
 
-/** Renders one shot's key frame on a ComfyUI server and returns the PNG bytes. */
+/**
+ * Renders one shot's key frame on a ComfyUI server and returns the PNG bytes. Errors are
+ * scrubbed before they leave (credentials in SD_API_URL or echoed by a proxy; the URL itself
+ * becomes "the ComfyUI server").
+ */
 export async function renderFrameComfyUI(args: RenderFrameArgs): Promise<Buffer> {
+  return withScrubbedErrors(providerScrub('comfyui', args.config), () => renderFrame(args));
+}
+
+async function renderFrame(args: RenderFrameArgs): Promise<Buffer> {
   const { shot, character, params, config, signal, onProgress } = args;
   const server = config.url;
   const pollMs = config.pollIntervalMs ?? 1_000;

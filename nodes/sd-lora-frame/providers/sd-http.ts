@@ -5,6 +5,7 @@
  */
 import { LabError } from '../../../engine/errors';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
+import { bodyExcerpt, createScrub } from '../../../engine/providers/scrub';
 
 /** Render parameters shared by both servers (the sd-lora-frame node's params). */
 export interface SdRenderParams {
@@ -119,7 +120,7 @@ export async function sdJson<T>(server: string, url: string, request: HttpReques
     throw new LabError(
       'sd_bad_response',
       `sd_bad_response: ${redactUrl(server)} answered ${new URL(url).pathname} with something that is not JSON ` +
-        `("${text.slice(0, 120)}"); check that SD_API_URL points at the right server`,
+        `("${bodyExcerpt(text, createScrub(), 120)}"); check that SD_API_URL points at the right server`,
       502,
     );
   }
@@ -158,8 +159,15 @@ export function httpError(
   );
 }
 
-/** Pulls the human part out of A1111 / FastAPI / ComfyUI error bodies. */
+/**
+ * Pulls the human part out of A1111 / FastAPI / ComfyUI error bodies, as a short scrubbed
+ * excerpt: the raw body never reaches an error (errors are stored and logged).
+ */
 function errorDetail(text: string): string {
+  return bodyExcerpt(humanPart(text), createScrub(), 300);
+}
+
+function humanPart(text: string): string {
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
     const nodeErrors = describeNodeErrors(body.node_errors);

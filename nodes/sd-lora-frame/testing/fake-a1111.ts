@@ -180,7 +180,26 @@ export class FakeA1111 {
     return this.options.checkpoints ?? ['sd_xl_base_1.0'];
   }
 
+  /**
+   * From now on every request is refused with the credentials it carried quoted in the error
+   * body (the Authorization header and the full request URL), as several real upstreams and
+   * proxies do. Tests use it to prove no key survives to a store, a log or a response.
+   */
+  echoCredentialsInErrors(): this {
+    this.echoCredentials = true;
+    return this;
+  }
+
+  private echoCredentials = false;
+
   private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+    if (this.echoCredentials) {
+      // A1111 under --api-auth answers 401 `{detail}` (modules/api/api.py `auth`); this one also
+      // quotes what it received, as a reverse proxy in front of it may.
+      return sendJson(res, 401, {
+        detail: `Incorrect username or password: Authorization: ${String(req.headers.authorization ?? '')} (${req.method} ${req.path}?${req.query.toString()})`,
+      });
+    }
     const route = `${req.method} ${req.path}`;
     switch (route) {
       case 'POST /sdapi/v1/txt2img':

@@ -292,7 +292,28 @@ export class FakeComfyUI {
     });
   }
 
+  /**
+   * From now on every request is refused with the credentials it carried quoted in the error
+   * body (the Authorization header and the full request URL), as several real upstreams and
+   * proxies do. Tests use it to prove no key survives to a store, a log or a response.
+   */
+  echoCredentialsInErrors(): this {
+    this.echoCredentials = true;
+    return this;
+  }
+
+  private echoCredentials = false;
+
   private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+    if (this.echoCredentials) {
+      // ComfyUI has no auth of its own; the proxy that adds it answers 401 quoting the request.
+      return sendJson(res, 401, {
+        error: {
+          type: 'unauthorized',
+          message: `Authorization: ${String(req.headers.authorization ?? '')} refused for ${req.method} ${req.path}?${req.query.toString()}`,
+        },
+      });
+    }
     const path = req.path.replace(/^\/api(?=\/)/, '');
     if (req.method === 'POST' && path === '/prompt') return this.postPrompt(req, res);
     if (req.method === 'POST' && path === '/upload/image') return this.upload(req, res);

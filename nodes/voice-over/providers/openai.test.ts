@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { everythingIn, leakedSecrets } from '../../../engine/testing/secret-leaks';
 import { LabError } from '../../../engine/errors';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
 import { wavDurationSec } from '../narration';
@@ -153,6 +154,19 @@ describe('speakOpenAI against a fake OpenAI speech server', () => {
     const pending = speakOpenAI(args({ signal: controller.signal }));
     setTimeout(() => controller.abort(new Error('cancelled by the user')), 50);
     await expect(pending).rejects.toThrow('cancelled by the user');
+  });
+  it('scrubs a key the server echoes in its error before the error leaves the provider', async () => {
+    const key = 'sk-echo-speech-0123456789abcdef';
+    const echo = (await FakeOpenAISpeech.start({ apiKey: key })).echoCredentialsInErrors();
+    try {
+      const error = await speakOpenAI(
+        args({ config: { apiKey: key, baseURL: echo.baseURL } }),
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'openai_auth' });
+      expect(leakedSecrets(everythingIn(error), [key, echo.baseURL])).toEqual([]);
+    } finally {
+      await echo.close();
+    }
   });
 });
 

@@ -7,6 +7,12 @@ import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai'
 import { LabError } from '../../../engine/errors';
 import { NonRetryableNodeError } from '../../../engine/worker/node-api';
 import {
+  bodyExcerpt,
+  providerScrub,
+  scrubError,
+  type Scrub,
+} from '../../../engine/providers/scrub';
+import {
   isFinalQuotaError,
   withOpenAIAttempts,
   type OpenAIAttemptPolicy,
@@ -82,7 +88,10 @@ export async function speakOpenAI(args: SpeakOpenAIArgs): Promise<void> {
     );
     audio = Buffer.from(await response.arrayBuffer());
   } catch (error) {
-    throw translateError(error, signal, config.apiKey);
+    // Scrubbed before it leaves the provider: some OpenAI-compatible servers echo the key or
+    // the Authorization header in their error bodies, and this error is stored and logged.
+    const scrub = providerScrub('openai', config);
+    throw scrubError(translateError(error, signal, scrub), scrub);
   }
   if (audio.length < 44 || audio.toString('latin1', 8, 12) !== 'WAVE') {
     throw new LabError(
@@ -122,10 +131,11 @@ export function clipInput(text: string): string {
 }
 
 /** Turns SDK errors into errors a node can act on: fail for good, or retry later. */
-function translateError(error: unknown, signal: AbortSignal, apiKey: string): unknown {
+function translateError(error: unknown, signal: AbortSignal, scrubText: Scrub): unknown {
   if (error instanceof NonRetryableNodeError || error instanceof LabError) return error;
   if (error instanceof APIUserAbortError || signal.aborted) return signal.reason ?? error;
-  const scrub = (text: string) => text.split(apiKey).join('[redacted]');
+  // An APIError's message may be the whole upstream body: only a short scrubbed excerpt.
+  const scrub = (text: string) => bodyExcerpt(text, scrubText);
   if (isFinalQuotaError(error)) {
     return new NonRetryableNodeError(
       `openai_quota_exceeded: OpenAI refused text-to-speech because the account cannot pay for it ` +

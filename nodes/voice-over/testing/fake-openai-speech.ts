@@ -26,6 +26,7 @@ import {
 import { OPENAI_VOICES } from '../definition';
 import {
   FakeOpenAIEndpoint,
+  echoedCredentials,
   openAIAuthProblem,
   sendOpenAIError,
 } from '../../../engine/testing/fakes/openai-wire';
@@ -84,8 +85,25 @@ export class FakeOpenAISpeech extends FakeOpenAIEndpoint<FakeSpeechReply> {
     return this.http.requestsTo('POST', '/v1/audio/speech');
   }
 
+  /**
+   * From now on every request is refused with the credentials it carried quoted in the error
+   * body (the Authorization header and the full request URL), as several real upstreams and
+   * proxies do (OpenAI-compatible gateways such as LiteLLM print the received key in their 401s;
+   * reverse proxies echo the request line). Tests use it to prove no key survives to a store.
+   */
+  echoCredentialsInErrors(): this {
+    this.echoCredentials = true;
+    return this;
+  }
+
+  private echoCredentials = false;
+
   protected async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const requestId = `req_fake_speech_${++this.counter}`;
+    if (this.echoCredentials) {
+      sendOpenAIError(res, 401, echoedCredentials(req), requestId);
+      return;
+    }
     const fail = (
       status: number,
       message: string,
