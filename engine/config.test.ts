@@ -25,6 +25,9 @@ describe('readConfig', () => {
       maxRunsPerUser: 8,
       artifactRedirect: 'off',
       logFormat: 'text',
+      allowedHosts: [],
+      maxSocketsPerClient: 50,
+      trustProxy: false,
       temporal: { logLevel: 'WARN', searchEnv: {} },
       stores: {},
       providers: { services: {}, ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' },
@@ -34,6 +37,11 @@ describe('readConfig', () => {
   it('reads every variable', () => {
     const env: Record<ConfigVariableName, string> & NodeJS.ProcessEnv = {
       LAB_DATA_DIR: 'data/lab',
+      LAB_PUBLIC_URL: 'https://lab.example.com',
+      LAB_ALLOWED_ORIGINS: 'https://studio.example.org',
+      LAB_ALLOWED_HOSTS: 'studio.internal',
+      LAB_MAX_SOCKETS_PER_CLIENT: '7',
+      LAB_TRUST_PROXY: 'on',
       HOST: '0.0.0.0',
       PORT: '9090',
       TEMPORAL_ADDRESS: 'temporal:7233',
@@ -82,6 +90,11 @@ describe('readConfig', () => {
       artifactRedirect: 'presigned',
       logFormat: 'json',
       redisUrl: 'redis://redis:6379',
+      publicUrl: 'https://lab.example.com',
+      allowedOrigins: ['https://studio.example.org'],
+      allowedHosts: ['studio.internal'],
+      maxSocketsPerClient: 7,
+      trustProxy: true,
       temporal: {
         address: 'temporal:7233',
         namespace: 'studio',
@@ -118,6 +131,11 @@ describe('readConfig', () => {
     // Typed by the table: a variable added to it needs a sample here, and must do something.
     const samples: Record<ConfigVariableName, string> = {
       LAB_DATA_DIR: '/srv/lab',
+      LAB_PUBLIC_URL: 'https://lab.example.com',
+      LAB_ALLOWED_ORIGINS: 'https://studio.example.org',
+      LAB_ALLOWED_HOSTS: 'studio.internal',
+      LAB_MAX_SOCKETS_PER_CLIENT: '7',
+      LAB_TRUST_PROXY: 'on',
       HOST: '0.0.0.0',
       PORT: '0',
       TEMPORAL_ADDRESS: 'temporal:7233',
@@ -267,6 +285,10 @@ describe('reading the environment', () => {
     'temporal/launcher.ts': ['env.HOME', 'env.PATH', 'env.PYTHONUSERBASE'],
     // Where the process environment enters the CLI, to be read by readConfig.
     'cli/io.ts': ['process.env'],
+    // Test tooling, not the product: where the fault tests write their measurements
+    // (FAULT_REPORT), and the script that sets it for the child test runs.
+    'faults/fault-record.ts': ['env.FAULT_REPORT', 'process.env'],
+    'faults/fault-table.ts': ['process.env'],
   };
 
   it('happens only in engine/config.ts', () => {

@@ -8,9 +8,13 @@
  */
 import { resolve } from 'node:path';
 import { LabError } from './errors';
-import { LOG_FORMATS, type LogFormat } from './logging';
 
 /** One configuration variable: its name, its default in words, and what it does. */
+
+/** LAB_LOG_FORMAT's values (engine/logging.ts writes them). */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface ConfigVariable {
   name: string;
   default: string;
@@ -126,6 +130,35 @@ export const CONFIG_VARIABLES = [
     name: 'QDRANT_URL',
     default: 'unset: SQLite in the data dir',
     description: 'the Qdrant vector store (character embeddings, similar-character search)',
+  },
+  {
+    name: 'LAB_PUBLIC_URL',
+    default: 'unset',
+    description:
+      'the URL browsers open the studio at behind a proxy (`https://lab.example.com`): its origin and host are allowed',
+  },
+  {
+    name: 'LAB_ALLOWED_ORIGINS',
+    default: 'the Vite dev server (`http://localhost:5173`, `http://127.0.0.1:5173`)',
+    description:
+      "comma-separated origins whose pages may change state (POST, PUT, DELETE, Socket.IO) besides the server's own",
+  },
+  {
+    name: 'LAB_ALLOWED_HOSTS',
+    default: 'loopback names and IP addresses',
+    description:
+      'comma-separated extra Host names the server answers to (`studio.internal`; `.example.com` for subdomains); others get 403',
+  },
+  {
+    name: 'LAB_MAX_SOCKETS_PER_CLIENT',
+    default: '50',
+    description: 'Socket.IO connections one client address may hold open',
+  },
+  {
+    name: 'LAB_TRUST_PROXY',
+    default: 'off',
+    description:
+      '`on` behind a reverse proxy: the client address (rate limit, socket cap) comes from `X-Forwarded-For`; never `on` when clients reach the server directly',
   },
   {
     name: 'LAB_REDIS_URL',
@@ -302,6 +335,16 @@ export interface LabConfig {
   logFormat: LogFormat;
   /** LAB_REDIS_URL: the Redis that API replicas share; unset → a single replica. */
   redisUrl?: string;
+  /** LAB_PUBLIC_URL: where browsers reach the studio (its origin and host are allowed). */
+  publicUrl?: string;
+  /** LAB_ALLOWED_ORIGINS; unset → the server's defaults (the Vite dev server). */
+  allowedOrigins?: string[];
+  /** LAB_ALLOWED_HOSTS: Host names besides loopback names and IP addresses. */
+  allowedHosts: string[];
+  /** LAB_MAX_SOCKETS_PER_CLIENT: Socket.IO connections per client address. */
+  maxSocketsPerClient: number;
+  /** LAB_TRUST_PROXY=on: client addresses come from X-Forwarded-For (behind a reverse proxy). */
+  trustProxy: boolean;
   temporal: TemporalConfig;
   stores: StoresConfig;
   /** Provider services and media tools. */
@@ -348,6 +391,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     ),
     logFormat: oneOf(env, 'LAB_LOG_FORMAT', LOG_FORMATS, 'text'),
     ...(redisUrl ? { redisUrl: redisUrlOf(redisUrl) } : {}),
+    ...edgeConfigOf(env),
+    trustProxy: oneOf(env, 'LAB_TRUST_PROXY', ['off', 'on'] as const, 'off') === 'on',
+    maxSocketsPerClient: wholeNumber(
+      env,
+      'LAB_MAX_SOCKETS_PER_CLIENT',
+      50,
+      1,
+      100_000,
+      'a whole number from 1 to 100000 (Socket.IO connections per client address)',
+    ),
     temporal: {
       ...(address ? { address } : {}),
       ...(namespace ? { namespace } : {}),
@@ -469,6 +522,51 @@ function redisUrlOf(raw: string): string {
     );
   }
   return raw;
+}
+
+/** LAB_PUBLIC_URL, LAB_ALLOWED_ORIGINS and LAB_ALLOWED_HOSTS, each URL checked now. */
+function edgeConfigOf(
+  env: NodeJS.ProcessEnv,
+): Pick<LabConfig, 'publicUrl' | 'allowedOrigins' | 'allowedHosts'> {
+  const list = (name: ConfigVariableName) =>
+    (read(env, name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+  const checkUrl = (name: ConfigVariableName, value: string, fallback: string) => {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      throw new ConfigError(name, refusal(name, 'http:// or https:// URLs', value, fallback));
+    }
+    return value;
+  };
+  const publicUrl = read(env, 'LAB_PUBLIC_URL');
+  const origins = list('LAB_ALLOWED_ORIGINS');
+  const hosts = list('LAB_ALLOWED_HOSTS');
+  for (const host of hosts) {
+    if (!/^\.?[A-Za-z0-9.-]+$/.test(host)) {
+      throw new ConfigError(
+        'LAB_ALLOWED_HOSTS',
+        refusal('LAB_ALLOWED_HOSTS', 'host names without port or scheme', host, 'loopback only'),
+      );
+    }
+  }
+  return {
+    ...(publicUrl ? { publicUrl: checkUrl('LAB_PUBLIC_URL', publicUrl, 'unset') } : {}),
+    ...(origins.length > 0
+      ? {
+          allowedOrigins: origins.map((o) =>
+            checkUrl('LAB_ALLOWED_ORIGINS', o, 'the Vite dev server'),
+          ),
+        }
+      : {}),
+    allowedHosts: hosts,
+  };
 }
 
 /** LAB_WORKER_METRICS_ADDRESS as `host:port` (the SDK binds it; a bad one would fail later). */

@@ -71,6 +71,10 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   FFMPEG_PATH: 'the image installs ffmpeg on PATH',
   FFPROBE_PATH: 'the image installs ffprobe beside ffmpeg',
   LAB_FONT_FILE: 'the image installs DejaVu, which fontconfig finds',
+  LAB_ALLOWED_ORIGINS:
+    'the studio is served by the API itself, so its origin is the public URL (LAB_PUBLIC_URL), already allowed',
+  LAB_MAX_SOCKETS_PER_CLIENT:
+    'per user address, which LAB_TRUST_PROXY takes from the proxy; 50 studio tabs per address is plenty',
   LAB_ARTIFACT_REDIRECT:
     "MinIO sits on the compose network, out of browsers' reach, so downloads stream through the API",
 };
@@ -88,7 +92,8 @@ const REQUIRED = {
     'S3_BUCKET',
     'QDRANT_URL',
   ],
-  api: ['HOST', 'PORT', 'LAB_REDIS_URL'],
+  // LAB_PUBLIC_URL is passed through too, but only the deployer knows its value.
+  api: ['HOST', 'PORT', 'LAB_REDIS_URL', 'LAB_ALLOWED_HOSTS', 'LAB_TRUST_PROXY'],
   worker: ['LAB_SERVER_URL', 'LAB_WORKER_METRICS_ADDRESS'],
   gpuWorker: ['LAB_GPU_SLOTS'],
 };

@@ -32,7 +32,13 @@ export async function serveCommand(args: string[], io: CliIO, config: LabConfig)
   const server = buildServer(engine, {
     maxActiveRunsPerUser: maxRuns,
     artifactRedirect: config.artifactRedirect,
+    ...(config.stores.s3 ? { artifactOrigin: config.stores.s3.endpoint } : {}),
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}),
+    allowedHosts: config.allowedHosts,
+    maxSocketsPerClient: config.maxSocketsPerClient,
+    trustProxy: config.trustProxy,
     log: createLogger({ format: config.logFormat, write: (line) => io.err(line) }).log,
   });
   let url: string;

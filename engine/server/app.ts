@@ -5,8 +5,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Server as SocketServer } from 'socket.io';
 import { LIMITS } from '../graph/document';
 import type { Engine } from '../engine-types';
@@ -17,7 +18,10 @@ import {
   type ServerContext,
   type ServerLog,
 } from './context';
+import { DEFAULT_BODY_TIMEOUT, installBodyTimeout, type BodyTimeoutOptions } from './body-timeout';
+import { checkJsonDepth } from './graph-input';
 import { toHttpError } from './http-errors';
+import { OriginGuard } from './origin-guard';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
 import { artifactRoutes } from './routes/artifacts';
 import { characterRoutes } from './routes/characters';
@@ -30,7 +34,8 @@ import { workflowRoutes } from './routes/workflows';
 import { createRedactor, secretsOf } from './secrets';
 import { linkReplicas, type ReplicaLink } from './replicas';
 import { createServerMetrics, metricsRoute } from './metrics';
-import { attachSockets } from './sockets';
+import { attachSockets, SocketClientCap } from './sockets';
+import { sweepStaleUploads } from './uploads';
 import { TemplateCatalog, TemplateService } from './templates';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,12 +60,27 @@ export interface ServerOptions {
   maxActiveRunsPerUser?: number;
   /** LAB_ARTIFACT_REDIRECT: `presigned` sends downloads to the blob store's presigned URLs. */
   artifactRedirect?: 'off' | 'presigned';
+  /**
+   * Where presigned downloads point (the S3 endpoint's origin): the studio's images and videos
+   * load from there, so the content security policy must allow it.
+   */
+  artifactOrigin?: string;
   /** Reads duration and size of uploaded video/audio; ffprobe by default, `false` to skip. */
   probe?: MediaProber | false;
   /** Trust X-Forwarded-For (behind a load balancer); off by default. */
   trustProxy?: boolean;
   /** LAB_REDIS_URL: replicas sharing this Redis share Socket.IO and live run events. */
   redisUrl?: string;
+  /** LAB_PUBLIC_URL: where browsers reach the studio; its origin and host are allowed. */
+  publicUrl?: string;
+  /** LAB_ALLOWED_ORIGINS: pages that may change state; default the Vite dev server's. */
+  allowedOrigins?: readonly string[];
+  /** LAB_ALLOWED_HOSTS: Host names besides loopback, IP literals and the listening host. */
+  allowedHosts?: readonly string[];
+  /** LAB_MAX_SOCKETS_PER_CLIENT: Socket.IO connections per client address. Default 50. */
+  maxSocketsPerClient?: number;
+  /** The minimum rate a request body must keep up (see body-timeout.ts). */
+  bodyTimeout?: BodyTimeoutOptions;
   log?: ServerLog;
 }
 
@@ -113,19 +133,86 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
     log,
   };
 
+  const guard = new OriginGuard({
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+  });
+  const errorLimits = (request: FastifyRequest) => ({
+    bodyBytes: request.routeOptions.bodyLimit ?? resolved.bodyLimitBytes,
+    // Character forms take reference images, capped lower than artifacts (routes/characters.ts).
+    uploadBytes: request.url.startsWith('/api/characters')
+      ? resolved.imageLimitBytes
+      : resolved.uploadLimitBytes,
+  });
+
   const app = Fastify({
     logger: false,
     bodyLimit: resolved.bodyLimitBytes,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
+    // An idle connection is closed after a minute; a whole request may take an hour, so a
+    // 256 MB upload passes at 0.6 Mbit/s. A body trickled slower than that is cut off far
+    // sooner by the rate rule of body-timeout.ts.
+    connectionTimeout: 60_000,
+    requestTimeout: 60 * 60_000,
+    // A path Fastify cannot route (`/%c0%ae`) is answered in our error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const { status, body } = toHttpError(error, errorLimits(request));
+      void (reply as FastifyReply).code(status).type('application/json; charset=utf-8').send(body);
+    },
+  });
+  // Every Host is checked, and the Origin of every state-changing request (origin-guard.ts).
+  app.addHook('onRequest', async (request) => {
+    const refusal = guard.check(request.raw as { method: string; headers: Record<string, string> });
+    if (refusal) throw refusal;
+  });
+  installBodyTimeout(app, options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT);
+  const presignedOrigin =
+    options.artifactRedirect === 'presigned' && options.artifactOrigin
+      ? [new URL(options.artifactOrigin).origin]
+      : [];
+  void app.register(fastifyHelmet, {
+    // The built studio runs under this: Vite emits no inline script; React Flow positions
+    // nodes with inline styles; previews are blob:/data: URLs; Socket.IO connects over ws:.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:', ...presignedOrigin],
+        mediaSrc: ["'self'", 'blob:', ...presignedOrigin],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        workerSrc: ["'self'", 'blob:'],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    // Plain HTTP on loopback by default: HSTS would pin a name to HTTPS the server does not
+    // speak; a TLS proxy in front sets it.
+    strictTransportSecurity: false,
   });
 
   // An empty JSON body (a bare POST to /cancel with the JSON header) means "no body".
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') done(null, undefined);
-    else void jsonParser(request, text, done);
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      checkJsonDepth(text);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    void jsonParser(request, text, done);
   });
   void app.register(fastifyMultipart, {
     limits: { fileSize: resolved.uploadLimitBytes, files: 1, fields: 20, parts: 60 },
@@ -139,10 +226,7 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const { status, body } = toHttpError(error, {
-      bodyBytes: resolved.bodyLimitBytes,
-      uploadBytes: resolved.uploadLimitBytes,
-    });
+    const { status, body } = toHttpError(error, errorLimits(request));
     if (status >= 500) {
       log(
         'error',
@@ -151,7 +235,8 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
     }
     const retryAfterSec = (body.error.details as { retryAfterSec?: unknown } | undefined)
       ?.retryAfterSec;
-    if (status === 429 && typeof retryAfterSec === 'number')
+    // 429 (run cap) and 503 (Temporal restarting) both say when to come back.
+    if ((status === 429 || status === 503) && typeof retryAfterSec === 'number')
       reply.header('retry-after', retryAfterSec);
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
@@ -165,10 +250,29 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
   artifactRoutes(app, ctx);
   studioRoutes(app, ctx);
 
+  const socketCap = new SocketClientCap(options.maxSocketsPerClient ?? 50, options.trustProxy);
   const io = new SocketServer(app.server, {
     serveClient: false,
     maxHttpBufferSize: 4 * 1024 * 1024,
+    // Socket.IO requests bypass Fastify's hooks: the same Host/Origin check, plus the cap.
+    allowRequest: (request, callback) => {
+      const refusal = guard.check(
+        { method: request.method ?? 'GET', headers: request.headers },
+        true,
+      );
+      if (refusal) {
+        log(
+          'warn',
+          `refused a Socket.IO connection from ${request.socket.remoteAddress}: ${refusal.code}`,
+        );
+        callback(refusal.code, false);
+        return;
+      }
+      const full = socketCap.admit(request);
+      callback(full ?? null, full === undefined);
+    },
   });
+  socketCap.attach(io);
   attachSockets(io, engine, { redact, log });
   const metrics = createServerMetrics(engine, { io, log });
   metricsRoute(app, metrics);
@@ -182,6 +286,10 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
       if (options.redisUrl && !replicas) {
         replicas = await linkReplicas(io, engine.events, options.redisUrl, log);
       }
+      // The name it was told to listen on is one it answers to (HOST=studio.lan).
+      guard.allowHost(host);
+      // Folders of uploads cut short by a crash of an earlier process.
+      await sweepStaleUploads(log);
       await app.listen({ host, port });
       const address = app.server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

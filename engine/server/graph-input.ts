@@ -4,6 +4,7 @@
  * values, validation and compilation are the graph schema's (engine/graph/schema.ts); its
  * GraphInvalid is answered as a 400 `invalid_graph` with every problem in `details.errors`.
  */
+import { LabError } from '../errors';
 import { GraphInvalid, type ValidationProblem } from '../graph/problems';
 import type { GraphSchema, LoadedGraph } from '../graph/schema';
 
@@ -31,4 +32,40 @@ export function graphFromBody(body: unknown): unknown {
     return (body as { graph: unknown }).graph;
   }
   return body;
+}
+
+/**
+ * How deeply JSON request bodies may nest. A graph document nests about ten levels (document,
+ * nodes, node, params, a storyboard's shots, …); thousands of levels only serve to exhaust the
+ * recursive code that walks a document (zod, canonical JSON), which then fails with a 500.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * Refuses JSON text that nests deeper than `maxDepth` arrays/objects, before it is parsed, with
+ * a 400 `json_too_deep`. One pass over the text, no recursion, strings skipped (a `[` inside a
+ * string is no nesting).
+ */
+export function checkJsonDepth(text: string, maxDepth = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > maxDepth) {
+        throw new LabError(
+          'json_too_deep',
+          `the JSON body nests deeper than ${maxDepth} levels: a graph document needs about ten; send a flatter document`,
+          400,
+        );
+      }
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    }
+  }
 }

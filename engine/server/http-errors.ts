@@ -16,11 +16,22 @@ export interface HttpError {
   body: ErrorBody;
 }
 
-/** Limits shown in messages, so a rejected client knows the number to stay under. */
+/**
+ * Limits shown in messages, so a rejected client knows the number to stay under: the ones of
+ * the route that refused the request (a character image has a smaller limit than an artifact).
+ */
 export interface ErrorLimits {
   bodyBytes: number;
   uploadBytes: number;
 }
+
+/**
+ * busboy (under @fastify/multipart) reports a malformed form as a bare Error with no code; these
+ * are its messages (@fastify/busboy 3: lib/types/multipart.js, deps/dicer/lib/Dicer.js). The
+ * client sent a broken body, so they are 400s, not server failures.
+ */
+const MULTIPART_ERRORS =
+  /^Multipart: Boundary not found$|unexpected end of multipart data$|^Malformed part header$|^Unexpected end of form$/i;
 
 /** Maps any thrown value to a status and an error body. */
 export function toHttpError(error: unknown, limits: ErrorLimits): HttpError {
@@ -74,6 +85,12 @@ export function toHttpError(error: unknown, limits: ErrorLimits): HttpError {
         'unsupported_media_type',
         'this Content-Type is not accepted here: send application/json (or multipart/form-data for uploads)',
       );
+    case 'FST_ERR_BAD_URL':
+      return reply(
+        400,
+        'invalid_url',
+        'the request path is not valid (it holds a malformed %-escape): fix the URL',
+      );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return reply(400, 'invalid_request', 'the Content-Length header does not match the body');
     // A store's pages no longer add up: say so (and where to look) instead of a bare 500.
@@ -86,6 +103,13 @@ export function toHttpError(error: unknown, limits: ErrorLimits): HttpError {
         'a database file of the server is damaged, so this request could not be answered: ' +
           'GET /api/health names the file; the operator restores it from a backup',
       );
+  }
+  if (error instanceof Error && code === undefined && MULTIPART_ERRORS.test(error.message)) {
+    return reply(
+      400,
+      'invalid_multipart',
+      `the multipart form is malformed (${error.message.toLowerCase()}): send the whole form, as multipart/form-data with its boundary`,
+    );
   }
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

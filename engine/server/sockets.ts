@@ -4,12 +4,14 @@
  * event after its `sinceSeq`, then `run:event` streams the rest with no gap and no repeat.
  */
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Engine } from '../engine-types';
 import { NODE_STATUSES, RUN_EVENT_TYPES, RUN_STATUSES, type RunEventInput } from '../runs/events';
 import type { Redactor } from './secrets';
 import { watchRun, type RunWatch } from './watch-run';
+import type { TemporalEndpoint } from '../temporal/launcher';
 
 export interface SocketOptions {
   redact: Redactor;
@@ -73,6 +75,12 @@ export function attachSockets(io: Server, engine: Engine, options: SocketOptions
     }
   });
   workers.on('connection', (socket) => {
+    // Where this server's Temporal is: a worker that polls elsewhere (the embedded dev server
+    // moved to a new port) rebuilds its Temporal workers on it (engine/worker/process.ts).
+    socket.emit('temporal', {
+      address: engine.temporal.address,
+      namespace: engine.temporal.namespace,
+    } satisfies TemporalEndpoint);
     socket.on('events', async (batch: unknown, ack?: Ack) => {
       const reply = typeof ack === 'function' ? ack : () => {};
       const parsed = eventBatchSchema.safeParse(batch);
@@ -97,8 +105,60 @@ export function attachSockets(io: Server, engine: Engine, options: SocketOptions
   });
 }
 
+/** What this file needs of an engine.io connection. */
+interface EngineConnection {
+  request: IncomingMessage;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Socket.IO connections per client address. Counted by the engine.io connections that are open;
+ * `admit` runs in `allowRequest`, and engine.io finishes the handshake it allows within the same
+ * turn of the event loop, so no second handshake can slip in between the check and the count.
+ */
+export class SocketClientCap {
+  private readonly open = new Map<string, number>();
+
+  constructor(
+    readonly maxPerClient: number,
+    /** Behind a load balancer the client is X-Forwarded-For's first address. */
+    private readonly trustProxy = false,
+  ) {}
+
+  /** The client a request comes from. */
+  clientOf(request: IncomingMessage): string {
+    const forwarded = request.headers['x-forwarded-for'];
+    if (this.trustProxy && typeof forwarded === 'string' && forwarded.trim() !== '') {
+      return forwarded.split(',')[0].trim();
+    }
+    return request.socket.remoteAddress ?? 'unknown';
+  }
+
+  /** undefined when the request may connect, else the refusal's code. */
+  admit(request: IncomingMessage): string | undefined {
+    return (this.open.get(this.clientOf(request)) ?? 0) >= this.maxPerClient
+      ? 'too_many_sockets'
+      : undefined;
+  }
+
+  /** Counts the connections engine.io opens and closes. */
+  attach(io: Server): void {
+    io.engine.on('connection', (connection: EngineConnection) => {
+      const client = this.clientOf(connection.request);
+      this.open.set(client, (this.open.get(client) ?? 0) + 1);
+      connection.once('close', () => {
+        const left = (this.open.get(client) ?? 1) - 1;
+        if (left > 0) this.open.set(client, left);
+        else this.open.delete(client);
+      });
+    });
+  }
+}
+
 function handleBrowser(socket: Socket, engine: Engine, options: SocketOptions): void {
   const watches = new Map<string, RunWatch>();
+  /** Watches being opened (awaiting the store): they count against the limit already. */
+  const opening = new Set<string>();
   const maxWatches = options.maxWatchesPerSocket ?? 50;
 
   const stopWatch = (runId: string) => {
@@ -120,7 +180,10 @@ function handleBrowser(socket: Socket, engine: Engine, options: SocketOptions): 
       return;
     }
     const { runId, sinceSeq = 0 } = parsed.data;
-    if (!watches.has(runId) && watches.size >= maxWatches) {
+    // Checked and reserved before the first await: a burst of watches on one socket must not
+    // all pass the check while the earlier ones are still reading the store.
+    const slots = new Set([...watches.keys(), ...opening]);
+    if (!slots.has(runId) && slots.size >= maxWatches) {
       reply(
         socketError(
           'too_many_watches',
@@ -129,6 +192,16 @@ function handleBrowser(socket: Socket, engine: Engine, options: SocketOptions): 
       );
       return;
     }
+    if (opening.has(runId)) {
+      reply(
+        socketError(
+          'watch_in_progress',
+          `a watch of run "${runId}" is being opened on this connection: wait for its answer`,
+        ),
+      );
+      return;
+    }
+    opening.add(runId);
     let watch: RunWatch | null;
     try {
       watch = await watchRun(engine, runId, sinceSeq, (event) => {
@@ -138,6 +211,8 @@ function handleBrowser(socket: Socket, engine: Engine, options: SocketOptions): 
       options.log('error', `run:watch ${runId} failed: ${options.redact(String(error))}`);
       reply(socketError('internal_error', 'the server could not read this run: retry in a moment'));
       return;
+    } finally {
+      opening.delete(runId);
     }
     if (!watch) {
       reply(socketError('run_not_found', `run "${runId}" does not exist: check the run id`));

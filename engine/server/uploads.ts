@@ -5,10 +5,10 @@
  * until every check has passed.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
@@ -55,14 +55,22 @@ export async function receiveArtifact(
   ownerId: string,
 ): Promise<ArtifactRef> {
   const { options } = ctx;
-  const part = await request.file({ limits: { fileSize: options.uploadLimitBytes, files: 1 } });
+  let part: MultipartFile | undefined;
+  const unguard = guardTruncation(request, () => part?.file);
+  try {
+    part = await request.file({ limits: { fileSize: options.uploadLimitBytes, files: 1 } });
+  } catch (error) {
+    unguard();
+    throw error;
+  }
   if (!part) {
+    unguard();
     throw new LabError(
       'invalid_request',
       'no file in the upload: send the file as a multipart form field named "file"',
     );
   }
-  const dir = await mkdtemp(join(tmpdir(), 'charlab-upload-'));
+  const dir = await mkdtemp(join(tmpdir(), UPLOAD_DIR_PREFIX));
   try {
     const path = join(dir, 'upload');
     const head = await saveWithHead(part, path);
@@ -72,8 +80,66 @@ export async function receiveArtifact(
     await rememberFilename(ctx, ref.id, part.filename);
     return ref;
   } finally {
+    unguard();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Fails the upload's file stream when the request body ends before the file part did, or the
+ * connection breaks off. busboy reports a part cut short by an 'error' event on the file stream
+ * that, for a small body, fires before anyone can listen (the whole body is parsed while
+ * `request.file()` resolves), and the stream then never ends: the request would hang and its
+ * temp folder stay. Once the body has ended, busboy has pushed the end of every complete part,
+ * so a file stream not ended by then was truncated.
+ */
+function guardTruncation(request: FastifyRequest, fileOf: () => Readable | undefined): () => void {
+  const raw = request.raw;
+  let immediate: NodeJS.Immediate | undefined;
+  const onEnd = () => {
+    immediate = setImmediate(() => {
+      const file = fileOf();
+      if (file && !file.destroyed && !pushedEnd(file)) file.destroy(truncatedUpload());
+    });
+  };
+  const onClose = () => {
+    if (raw.complete) return;
+    const file = fileOf();
+    if (file && !file.destroyed) {
+      file.destroy(
+        new LabError(
+          'upload_incomplete',
+          'the connection closed before the upload was complete: send the file again',
+          400,
+        ),
+      );
+    }
+  };
+  raw.once('end', onEnd);
+  raw.once('close', onClose);
+  return () => {
+    clearImmediate(immediate);
+    raw.off('end', onEnd);
+    raw.off('close', onClose);
+  };
+}
+
+function truncatedUpload(): LabError {
+  return new LabError(
+    'invalid_multipart',
+    'the upload ended inside the file (the form has no closing boundary): send the whole file again',
+    400,
+  );
+}
+
+/**
+ * Whether a readable has been handed its last chunk (`push(null)`), read or not. Node keeps
+ * this only in the stream state (`readableEnded` turns true later, once a consumer read it all).
+ */
+function pushedEnd(stream: Readable): boolean {
+  return (
+    (stream as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true
+  );
 }
 
 /** A character reference image, held in memory (they are small) until every check passed. */
@@ -83,13 +149,43 @@ export interface ImageUpload {
   media: SniffedMedia;
 }
 
+/**
+ * The bytes of one image part, refused with the image limit itself when over it. Without this
+ * the multipart error reached the generic handler, which names the artifact upload limit
+ * ("over the 268.4 MB limit" for a 21 MB reference image).
+ */
+export async function imagePartBytes(
+  part: { toBuffer(): Promise<Buffer>; filename?: string },
+  limitBytes: number,
+): Promise<Buffer> {
+  try {
+    return await part.toBuffer();
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== 'FST_REQ_FILE_TOO_LARGE') throw error;
+    throw new LabError(
+      'payload_too_large',
+      `${describeFile(part.filename)} is over the ${formatMegabytes(limitBytes)} limit for images: ` +
+        'scale it down or save it as JPEG, and upload it again',
+      413,
+      { limitBytes },
+    );
+  }
+}
+
+/** 20 MB for 20 × 1024 × 1024 bytes: the way the limit is configured, and how users think of it. */
+function formatMegabytes(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
+}
+
 /** Checks one buffered image: an image type by its bytes, within the pixel limit. */
 export function checkImage(
   bytes: Buffer,
   filename: string | undefined,
   maxPixels: number,
 ): ImageUpload {
-  const media = requireMedia(bytes.subarray(0, SNIFF_HEAD_BYTES), filename);
+  // The whole image, not its head: sizes come from every frame header (media-sniff.ts).
+  const media = requireMedia(bytes, filename);
   if (!media.mime.startsWith('image/')) {
     throw new LabError(
       'unsupported_media_type',
@@ -139,7 +235,9 @@ async function describeMedia(
 ): Promise<{ mime: string; info: MediaInfo }> {
   const { maxImagePixels, probe } = ctx.options;
   if (media.mime.startsWith('image/')) {
-    let { width, height } = media;
+    // The sniffed head may stop before the real frame (a decoy SOF, a VP8X canvas that lies):
+    // the sizes are read again from the whole file before anything decodes it.
+    let { width, height } = sniffMedia(await readFile(path)) ?? {};
     if ((!width || !height) && probe) {
       // A JPEG whose size marker sits behind large metadata: let ffprobe read it.
       ({ width, height } = await probeOrReject(probe, path, media, filename));
@@ -197,6 +295,9 @@ async function probeOrReject(
 
 /** Writes the upload to `path`, keeping its first bytes for sniffing. */
 async function saveWithHead(part: MultipartFile, path: string): Promise<Buffer> {
+  // busboy closes (without an error) a file part the body ended inside of, and it may have done
+  // so before this runs; a pipeline from a closed stream would wait forever.
+  if (part.file.destroyed && !part.file.readableEnded) throw truncatedUpload();
   const chunks: Buffer[] = [];
   let kept = 0;
   const tap = new Transform({
@@ -235,4 +336,45 @@ async function rememberFilename(
 
 function describeFile(filename: string | undefined): string {
   return filename ? `"${filename.slice(0, 120)}"` : 'the file';
+}
+
+/** Where an upload is written while it is checked; removed when the request ends. */
+const UPLOAD_DIR_PREFIX = 'charlab-upload-';
+
+/**
+ * An upload folder older than this belongs to no live request (a request may take an hour,
+ * see app.ts; probing adds little): it was left by a process that died mid-upload.
+ */
+const STALE_UPLOAD_MS = 2 * 60 * 60_000;
+
+/**
+ * Removes upload folders a killed process left in the temp dir. Only old ones: other servers on
+ * this machine (tests, replicas) share the temp dir and may be receiving uploads right now.
+ */
+export async function sweepStaleUploads(
+  log: (level: 'info' | 'warn' | 'error', message: string) => void,
+  now = Date.now(),
+  dir = tmpdir(),
+): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(UPLOAD_DIR_PREFIX)) continue;
+    const path = join(dir, name);
+    try {
+      const info = await stat(path);
+      if (!info.isDirectory() || now - info.mtimeMs < STALE_UPLOAD_MS) continue;
+      await rm(path, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Gone already, or not ours to remove: nothing to sweep.
+    }
+  }
+  if (removed > 0) log('info', `removed ${removed} stale upload folder(s) from ${dir}`);
+  return removed;
 }
