@@ -77,8 +77,16 @@ export interface ServiceHealth {
 
 export interface Health {
   ok: boolean;
-  /** `kind`: `dev-server` (launched here) or `cluster` (TEMPORAL_ADDRESS). */
-  temporal: ServiceHealth & { address: string; embedded: boolean };
+  /**
+   * `kind`: `dev-server` (launched here) or `cluster` (TEMPORAL_ADDRESS). `since`: while the
+   * dev server is down (being restarted), when it died; `restarts`: how often it was restarted.
+   */
+  temporal: ServiceHealth & {
+    address: string;
+    embedded: boolean;
+    since?: string;
+    restarts?: number;
+  };
   documents: ServiceHealth;
   blobs: ServiceHealth;
   vectors: ServiceHealth;

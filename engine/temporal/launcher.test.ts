@@ -9,6 +9,7 @@ import {
   findTemporalCli,
   launchTemporal,
   pipUserScriptDirs,
+  readDevServerState,
   TemporalNotFoundError,
   waitForTemporal,
 } from './launcher';
@@ -121,5 +122,25 @@ describe.skipIf(!process.env.TEMPORAL_TEST_ADDRESS)('launchTemporal', () => {
       await rm(dir, { recursive: true, force: true });
     }
     expect(server.process?.exitCode !== null || server.process?.signalCode !== null).toBe(true);
+  });
+
+  it('keeps its port in the data dir and comes back on it after a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'charlab-temporal-'));
+    const dbFilename = join(dir, 'temporal.db');
+    const temporal = readConfig({ ...process.env, TEMPORAL_ADDRESS: '' }).temporal;
+    try {
+      const first = await launchTemporal({ temporal, dbFilename });
+      await first.stop();
+      expect(readDevServerState(dbFilename)?.port).toBe(Number(first.address.split(':')[1]));
+      const second = await launchTemporal({ temporal, dbFilename });
+      try {
+        expect(second.address).toBe(first.address);
+        expect(second.status().up).toBe(true);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `charlab worker`: a worker process of its own (the path a GPU machine uses). It polls the
  * given task queues on Temporal and reports progress to the server's `/workers` namespace,
- * reconnecting after a server restart. Stores come from the same configuration as the server
- * (the same data dir on one machine; MongoDB/S3 across machines).
+ * reconnecting after a server restart, and follows the server's Temporal when it moves. Stores
+ * come from the same configuration as the server (the same data dir on one machine;
+ * MongoDB/S3 across machines).
  */
 import { loadNodeActivities } from '../../nodes/activities';
 import { graphSchema } from '../../nodes/definitions';
@@ -11,6 +12,7 @@ import { DEFAULT_TEMPORAL_NAMESPACE, type LabConfig } from '../config';
 import { readEngineInfo, workerToken } from '../engine';
 import type { LineLog } from '../logging';
 import { openStores } from '../stores';
+import type { TemporalEndpoint } from '../temporal/launcher';
 import { ALL_QUEUES, type QueueName } from '../temporal/task-queues';
 import { socketSink } from './progress-sink';
 import { startWorkers } from './workers';
@@ -28,49 +30,116 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
   const { config } = options;
   const log: LineLog = options.log ?? ((line: string) => console.log(line));
   const { dataDir } = config;
-  // A worker on the server's machine finds Temporal and the server in the data dir.
+  // A worker on the server's machine finds Temporal and the server in the data dir; the server
+  // also says where its Temporal is on every connect, and that wins unless TEMPORAL_ADDRESS
+  // pins one: an embedded dev server can move to a new port when the server restarts.
   const engineInfo = readEngineInfo(dataDir);
-  const address = config.temporal.address ?? engineInfo?.temporalAddress;
-  if (!address) {
-    throw new Error(
-      `no Temporal address: set TEMPORAL_ADDRESS, or start \`charlab serve\` first with the same LAB_DATA_DIR (${dataDir})`,
-    );
-  }
+  const pinned = config.temporal.address;
   const serverUrl =
     options.serverUrl ??
     config.serverUrl ??
     engineInfo?.serverUrl ??
     `http://${config.host}:${config.port}`;
   const { documents, blobs, vectors } = await openStores({ config });
-  const sink = socketSink({ serverUrl, token: workerToken(dataDir, config.workerToken), log });
   const queues = options.queues ?? ALL_QUEUES;
-  const workers = await startWorkers({
-    address,
-    namespace: config.temporal.namespace ?? engineInfo?.namespace ?? DEFAULT_TEMPORAL_NAMESPACE,
-    queues,
-    taskQueuePrefix: config.taskQueuePrefix,
-    gpuSlots: config.gpuSlots,
-    temporalLogLevel: config.temporal.logLevel,
-    logFormat: config.logFormat,
-    ...(config.temporal.metricsAddress ? { metricsAddress: config.temporal.metricsAddress } : {}),
-    implementations: await loadNodeActivities(graphSchema.definitions),
-    graph: graphSchema,
-    sink,
-    documents,
-    blobs,
-    vectors,
-    artifacts: new ArtifactService(blobs, documents),
-    providers: config.providers,
+  const implementations = await loadNodeActivities(graphSchema.definitions);
+
+  let endpoint: TemporalEndpoint | undefined =
+    (pinned ?? engineInfo?.temporalAddress)
+      ? {
+          address: (pinned ?? engineInfo?.temporalAddress)!,
+          namespace:
+            config.temporal.namespace ?? engineInfo?.namespace ?? DEFAULT_TEMPORAL_NAMESPACE,
+        }
+      : undefined;
+  let announced: (endpoint: TemporalEndpoint) => void = () => {};
+  const sink = socketSink({
+    serverUrl,
+    token: workerToken(dataDir, config.workerToken),
     log,
+    onTemporal: (told) => announced(told),
   });
-  log(`worker polling ${queues.join(', ')} on ${address}, reporting to ${serverUrl}`);
+  if (!endpoint) {
+    log(`no Temporal address yet: waiting for the server at ${serverUrl} to say where it is`);
+    endpoint = await new Promise<TemporalEndpoint>((resolve) => (announced = resolve));
+  }
+
+  const start = (at: TemporalEndpoint) =>
+    startWorkers({
+      address: at.address,
+      namespace: at.namespace,
+      queues,
+      taskQueuePrefix: config.taskQueuePrefix,
+      gpuSlots: config.gpuSlots,
+      temporalLogLevel: config.temporal.logLevel,
+      logFormat: config.logFormat,
+      ...(config.temporal.metricsAddress ? { metricsAddress: config.temporal.metricsAddress } : {}),
+      implementations,
+      graph: graphSchema,
+      sink,
+      documents,
+      blobs,
+      vectors,
+      artifacts: new ArtifactService(blobs, documents),
+      providers: config.providers,
+      log,
+    });
+  let current = { endpoint, workers: await start(endpoint) };
+  log(`worker polling ${queues.join(', ')} on ${endpoint.address}, reporting to ${serverUrl}`);
+
+  let stopping = false;
+  // Moves are applied one at a time, in the order the server announced them.
+  let moving: Promise<void> = Promise.resolve();
+  announced = (told) => {
+    moving = moving.then(async () => {
+      if (stopping || sameEndpoint(told, current.endpoint)) return;
+      if (pinned) {
+        log(
+          `the server's Temporal is at ${told.address}, but TEMPORAL_ADDRESS pins ${pinned}: staying there`,
+        );
+        return;
+      }
+      log(
+        `the server's Temporal moved from ${current.endpoint.address} to ${told.address}: restarting this worker's Temporal workers there`,
+      );
+      const old = current;
+      // The old address is usually dead: its workers may not finish a graceful stop, and
+      // waiting on them must not keep the new ones from starting.
+      await Promise.race([old.workers.stop(), sleep(OLD_WORKERS_STOP_MS)]);
+      current = { endpoint: told, workers: await start(told) };
+      log(`worker polling ${queues.join(', ')} on ${told.address}`);
+    });
+    moving = moving.catch((error: unknown) => {
+      log(`could not move this worker to ${told.address}: ${String(error)}`);
+    });
+  };
+
   const stop = () => {
+    stopping = true;
     log('worker stopping: in-flight activities are cancelled and retried elsewhere');
-    void workers.stop();
+    void moving.then(() => current.workers.stop());
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await workers.done;
+  // The workers finish when stopped, or when replaced after a move: then wait on the new ones.
+  for (;;) {
+    const running = current;
+    await running.workers.done.catch((error: unknown) => {
+      if (running === current) throw error;
+    });
+    await moving;
+    if (running === current || stopping) break;
+  }
+  await current.workers.done.catch(() => {});
   await sink.close();
   await documents.close();
+}
+
+/** How long a move waits for the workers on the old address to stop before starting anew. */
+const OLD_WORKERS_STOP_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function sameEndpoint(a: TemporalEndpoint, b: TemporalEndpoint): boolean {
+  return a.address === b.address && a.namespace === b.namespace;
 }
