@@ -1,26 +1,219 @@
 /**
  * Where workers send run events. A worker inside the server process appends straight to the
  * EventHub; a remote worker (a GPU box) sends them to the server's `/workers` Socket.IO
- * namespace, buffering while disconnected and resending until acknowledged. The server
- * dedupes by event key, so a resend after a lost ack is harmless.
+ * namespace. Either way events go through one outbox that keeps them, in order, until the
+ * server has stored them — across reconnects and server restarts — so reporting never blocks
+ * an activity and never drops an event. The server dedupes by event key, so a resend after a
+ * lost ack is harmless.
  */
 import { io, type Socket } from 'socket.io-client';
+import type { TemporalEndpoint } from '../temporal/launcher';
 import type { RunEventInput } from '../runs/events';
 import type { EventHub } from '../runs/event-hub';
 
 export interface ProgressSink {
-  /** Resolves once the events are stored; rejects if they could not be delivered in time. */
+  /**
+   * Queues events and returns at once: an activity never waits for the server. They stay
+   * queued until stored (see Outbox for how progress is coalesced under a backlog).
+   */
+  post(events: RunEventInput[]): void;
+  /** Queues events like post() and resolves once every one of them is stored. */
   send(events: RunEventInput[]): Promise<void>;
-  close(): Promise<void>;
+  /** Waits up to `drainMs` for the outbox to empty, then stops delivering. */
+  close(drainMs?: number): Promise<void>;
 }
 
-export function localSink(hub: EventHub): ProgressSink {
+/** Stores one batch, in order; throws when it could not (the batch is then sent again). */
+type Transport = (events: RunEventInput[]) => Promise<void>;
+
+/** A batch the server will never accept (malformed): retrying cannot help. */
+export class RefusedEventsError extends Error {}
+
+interface Entry {
+  event: RunEventInput;
+  /** Set when a newer progress event of the same node item replaced this unsent one. */
+  superseded: boolean;
+  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
+/** The most events one delivery carries (the server takes up to 1,000 per batch). */
+const BATCH_SIZE = 500;
+const RETRY_DELAY_MS = 250;
+
+/**
+ * Ordered, at-least-once delivery with one batch in flight at a time, so the server numbers a
+ * worker's events in the order they happened.
+ *
+ * Bounded under a backlog: a node.progress event replaces the still-unsent progress event of
+ * the same run, node and item (the newer one is appended at the end and the older one is
+ * skipped), so an outage leaves at most one progress event per item queued. Lifecycle events
+ * (started, completed, cached, failed, …) are never coalesced or dropped. An event whose key is
+ * already queued is not queued twice (a retried report shares its waiters instead).
+ */
+class Outbox {
+  private readonly queue: Entry[] = [];
+  private readonly byKey = new Map<string, Entry>();
+  private readonly latestProgress = new Map<string, Entry>();
+  private running = false;
+  private stopped = false;
+  private idle: (() => void)[] = [];
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly log?: (line: string) => void,
+  ) {}
+
+  push(events: RunEventInput[], waiter?: Entry['waiters'][number]): number {
+    let pending = 0;
+    for (const event of events) {
+      let entry = this.byKey.get(event.key);
+      if (!entry) {
+        entry = { event, superseded: false, waiters: [] };
+        if (event.type === 'node.progress') {
+          const item = `${event.runId}\u0000${event.nodeId ?? ''}\u0000${event.index ?? ''}`;
+          const older = this.latestProgress.get(item);
+          if (older && older.waiters.length === 0) older.superseded = true;
+          this.latestProgress.set(item, entry);
+        }
+        this.queue.push(entry);
+        this.byKey.set(event.key, entry);
+      } else if (waiter) {
+        entry.superseded = false; // someone waits for exactly this event: it must be stored
+      }
+      if (waiter) {
+        entry.waiters.push(waiter);
+        pending += 1;
+      }
+    }
+    this.pump();
+    return pending;
+  }
+
+  /** Resolves when nothing is queued, or after `ms`. */
+  async drain(ms: number): Promise<void> {
+    if (this.queue.length === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.idle.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  /** A connection came back: retry now instead of after the back-off. */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  private pump(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    void this.loop().finally(() => {
+      this.running = false;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      while (this.queue.length > 0 && this.queue[0].superseded) this.forget(this.queue.shift()!);
+      if (this.queue.length === 0) break;
+      const batch: Entry[] = [];
+      for (const entry of this.queue) {
+        if (batch.length >= BATCH_SIZE) break;
+        if (!entry.superseded) batch.push(entry);
+      }
+      // From here on these are in flight: a newer progress event no longer replaces them.
+      for (const entry of batch) entry.waiters.push(NO_WAITER);
+      try {
+        await this.transport(batch.map((entry) => entry.event));
+        this.settle(batch);
+      } catch (error) {
+        for (const entry of batch) entry.waiters.splice(entry.waiters.indexOf(NO_WAITER), 1);
+        if (error instanceof RefusedEventsError) {
+          this.log?.(`dropping ${batch.length} run events the server refused: ${error.message}`);
+          this.settle(batch, error);
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, RETRY_DELAY_MS);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+    if (this.queue.length === 0) for (const done of this.idle.splice(0)) done();
+  }
+
+  /** Removes the delivered batch, and every superseded entry (those are never sent). */
+  private settle(batch: Entry[], error?: unknown): void {
+    const delivered = new Set(batch);
+    let kept = 0;
+    for (const entry of this.queue) {
+      if (delivered.has(entry) || entry.superseded) this.forget(entry, error);
+      else this.queue[kept++] = entry;
+    }
+    this.queue.length = kept;
+  }
+
+  private forget(entry: Entry, error?: unknown): void {
+    if (this.byKey.get(entry.event.key) === entry) this.byKey.delete(entry.event.key);
+    const { event } = entry;
+    if (event.type === 'node.progress') {
+      const item = `${event.runId}\u0000${event.nodeId ?? ''}\u0000${event.index ?? ''}`;
+      if (this.latestProgress.get(item) === entry) this.latestProgress.delete(item);
+    }
+    for (const waiter of entry.waiters) {
+      if (waiter === NO_WAITER) continue;
+      if (error === undefined) waiter.resolve();
+      else waiter.reject(error);
+    }
+  }
+}
+
+const NO_WAITER = { resolve: () => {}, reject: () => {} };
+
+function sinkOver(outbox: Outbox, onClose: () => void): ProgressSink {
   return {
-    async send(events) {
-      for (const event of events) await hub.append(event);
+    post(events) {
+      outbox.push(events);
     },
-    async close() {},
+    send(events) {
+      return new Promise<void>((resolve, reject) => {
+        let left = events.length;
+        if (left === 0) return resolve();
+        const waiter = {
+          resolve: () => {
+            left -= 1;
+            if (left === 0) resolve();
+          },
+          reject,
+        };
+        outbox.push(events, waiter);
+      });
+    },
+    async close(drainMs = 2_000) {
+      await outbox.drain(drainMs);
+      outbox.stop();
+      onClose();
+    },
   };
+}
+
+export function localSink(hub: EventHub, log?: (line: string) => void): ProgressSink {
+  const outbox = new Outbox(async (events) => {
+    for (const event of events) await hub.append(event);
+  }, log);
+  return sinkOver(outbox, () => {});
 }
 
 interface WorkerAck {
@@ -31,9 +224,11 @@ interface WorkerAck {
 export interface SocketSinkOptions {
   serverUrl: string;
   token: string;
-  /** How long send() waits for the server before rejecting (the events stay queued). */
+  /** How long one delivery waits for the server's ack before sending the batch again. */
   ackTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Called on every (re)connect with where the server's Temporal is (engine/server/sockets.ts). */
+  onTemporal?: (endpoint: TemporalEndpoint) => void;
 }
 
 /** A sink over socket.io-client that survives server restarts. */
@@ -47,6 +242,7 @@ export function socketSink(options: SocketSinkOptions): ProgressSink {
   });
   const ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
   socket.on('connect_error', (error) => options.log?.(`worker link: ${error.message}`));
+  socket.on('temporal', (endpoint: TemporalEndpoint) => options.onTemporal?.(endpoint));
   // A server that shuts down disconnects us on purpose, and socket.io-client does not retry
   // such a disconnect by itself; the server is probably restarting, so keep knocking.
   let closed = false;
@@ -55,29 +251,20 @@ export function socketSink(options: SocketSinkOptions): ProgressSink {
       setTimeout(() => closed || socket.connect(), 500);
   });
 
-  async function deliver(events: RunEventInput[]): Promise<void> {
-    const deadline = Date.now() + ackTimeoutMs;
-    for (;;) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0)
-        throw new Error(`server did not acknowledge run events within ${ackTimeoutMs} ms`);
-      try {
-        // emitWithAck buffers while disconnected and sends on reconnect.
-        const ack = (await socket.timeout(remaining).emitWithAck('events', events)) as WorkerAck;
-        if (ack.ok) return;
-        throw new Error(`server refused run events: ${ack.error ?? 'unknown error'}`);
-      } catch (error) {
-        if (error instanceof Error && error.message.startsWith('server refused')) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-  }
+  const outbox = new Outbox(async (events) => {
+    // Not emitWithAck while disconnected: socket.io-client would buffer the batch and send it
+    // again on reconnect alongside our own retry. The outbox is the only buffer.
+    if (!socket.connected) throw new Error('not connected');
+    const ack = (await socket.timeout(ackTimeoutMs).emitWithAck('events', events)) as WorkerAck;
+    if (ack.ok) return;
+    const message = `server refused run events: ${ack.error ?? 'unknown error'}`;
+    if (ack.error?.startsWith('invalid_events')) throw new RefusedEventsError(message);
+    throw new Error(message); // e.g. store_failed: the store may recover, so retry
+  }, options.log);
+  socket.on('connect', () => outbox.nudge());
 
-  return {
-    send: deliver,
-    async close() {
-      closed = true;
-      socket.close();
-    },
-  };
+  return sinkOver(outbox, () => {
+    closed = true;
+    socket.close();
+  });
 }

@@ -2,9 +2,11 @@
  * Starts Temporal workers for the given task queues in this process: the interpreter
  * workflow on `lab-workflows`, node activities on `lab-cpu` / `lab-gpu` / `lab-io`.
  */
+import { inspect } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { TemporalLogLevel } from '../config';
 import { formatLogLine, type LogFormat, type LogLevel } from '../logging';
+import { registerSecrets, scrubOptionsOf, scrubRegistered } from '../providers/scrub';
 import { TASK_QUEUES, type QueueName } from '../temporal/task-queues';
 import { createNodeActivities, type NodeActivityDeps } from './node-activities';
 import { createReportActivities } from './report-activities';
@@ -63,18 +65,26 @@ function installTemporalRuntime(
           const jsonLevel: LogLevel =
             sdkLevel === 'warn' || sdkLevel === 'error' || sdkLevel === 'info' ? sdkLevel : 'debug';
           // The SDK's meta names Temporal's ids (workflowId, its runId): kept apart from ours.
+          // Its "Activity failed" lines carry the error: scrubbed like every other line.
           console.error(
-            formatLogLine(
-              'json',
-              jsonLevel,
-              entry.message,
-              { source: 'temporal', temporal: entry.meta },
-              at,
+            scrubRegistered(
+              formatLogLine(
+                'json',
+                jsonLevel,
+                entry.message,
+                { source: 'temporal', temporal: entry.meta },
+                at,
+              ),
             ),
           );
           return;
         }
-        console.error(`${at.toISOString()} [${entry.level}] ${entry.message}`, entry.meta ?? '');
+        const meta = entry.meta
+          ? ` ${inspect(entry.meta, { depth: 6, breakLength: Infinity })}`
+          : '';
+        console.error(
+          scrubRegistered(`${at.toISOString()} [${entry.level}] ${entry.message}${meta}`),
+        );
       }),
       ...(metricsAddress
         ? {
@@ -92,16 +102,16 @@ function installTemporalRuntime(
 }
 
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
+  // The runtime logger is per process: it scrubs with every worker's provider secrets.
+  registerSecrets(scrubOptionsOf(options.providers));
   installTemporalRuntime(
     options.temporalLogLevel,
     options.logFormat ?? 'text',
     options.metricsAddress,
   );
   const connection = await NativeConnection.connect({ address: options.address });
-  const activities = {
-    ...createNodeActivities(options),
-    ...createReportActivities(options.sink),
-  };
+  const reportActivities = createReportActivities(options.sink);
+  const activities = { ...createNodeActivities(options), ...reportActivities };
   const workers: Worker[] = [];
   for (const queue of options.queues) {
     const common = {
@@ -118,6 +128,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
         await Worker.create({
           ...common,
           workflowBundle: { codePath: await workflowBundlePath() },
+          // Local activities run on the worker that runs the workflow: the interpreter reports
+          // its events this way (engine/interpreter/run-graph.ts).
+          activities: reportActivities,
         }),
       );
     } else {

@@ -16,9 +16,11 @@ export const INTERPRETER_PATH = join(engineDir, 'interpreter', 'run-graph.ts');
 /** Everything the workflow bundle is built from. */
 const SOURCE_FILES = [
   INTERPRETER_PATH,
+  join(engineDir, 'interpreter', 'plan-values.ts'),
   join(engineDir, 'graph', 'plan.ts'),
   join(engineDir, 'graph', 'fan-out.ts'),
   join(engineDir, 'runs', 'events.ts'),
+  join(engineDir, 'runs', 'event-keys.ts'),
   join(engineDir, 'worker', 'report-activities.ts'),
   join(engineDir, 'temporal', 'task-queues.ts'),
 ];

@@ -49,5 +49,7 @@ export const runwayClip = defineNode({
   fanOut: { input: 'frames', zip: [{ input: 'storyboard', path: 'shots' }] },
   // The per-model capability table (models.ts): impossible combinations fail validation.
   check: checkRunwayClip,
-  execution: { startToCloseSec: 1800, heartbeatSec: 30, maxParallel: 2 },
+  // Activities heartbeat every second (engine/worker/node-activities.ts), so 10 s is ten missed
+  // beats, and a crashed worker's item is retried elsewhere within ~10 s instead of 30.
+  execution: { startToCloseSec: 1800, heartbeatSec: 10, maxParallel: 2 },
 });

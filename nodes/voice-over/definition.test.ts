@@ -11,7 +11,7 @@ describe('voice-over definition', () => {
     expect(voiceOver.runsOn).toBe('lab-io');
     expect(voiceOver.providers).toEqual(['openai']);
     expect(voiceOver.cacheable).toBe(true);
-    expect(voiceOver.execution).toMatchObject({ startToCloseSec: 300, heartbeatSec: 30 });
+    expect(voiceOver.execution).toMatchObject({ startToCloseSec: 300, heartbeatSec: 10 });
   });
 
   it('has a default for every param', () => {

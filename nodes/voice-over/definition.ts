@@ -82,5 +82,7 @@ export const voiceOver = defineNode({
   },
   runsOn: 'lab-io',
   providers: ['openai'],
-  execution: { startToCloseSec: 300, heartbeatSec: 30 },
+  // Activities heartbeat every second (engine/worker/node-activities.ts), so 10 s is ten missed
+  // beats, and a crashed worker's item is retried elsewhere within ~10 s instead of 30.
+  execution: { startToCloseSec: 300, heartbeatSec: 10 },
 });
