@@ -78,9 +78,18 @@ export interface RunSnapshot {
   nodes: Record<string, NodeSnapshot>;
   outputs: Record<string, Record<string, unknown>>;
   error?: string;
+  /** Something a user should know about how the run ended, e.g. {@link CANCEL_CAME_LATE}. */
+  note?: string;
   startedAt?: string;
   endedAt?: string;
 }
+
+/**
+ * The note of a run whose cancel arrived after its last node had finished: nothing was
+ * stopped, so the run reports succeeded (the interpreter's end-of-run block), not cancelled.
+ */
+export const CANCEL_CAME_LATE =
+  'the cancel arrived after every node had finished, so nothing was stopped and the outputs stand';
 
 export function emptySnapshot(runId: string, nodeIds: readonly string[]): RunSnapshot {
   return {
@@ -124,7 +133,17 @@ export function applyEvent(snapshot: RunSnapshot, event: RunEvent): RunSnapshot 
             : 'cancelled';
       next.endedAt = event.at;
       if (event.error) next.error = event.error;
+      if (event.stage) next.note = event.stage;
       if (event.outputs) next.outputs = event.outputs as RunSnapshot['outputs'];
+      // A run that was stopped (or ended outside the interpreter) leaves nothing running: what
+      // had not finished was cancelled with it.
+      if (event.type !== 'run.completed') {
+        for (const [id, node] of Object.entries(next.nodes)) {
+          if (!TERMINAL_NODE.has(node.status) || hasUnfinishedItems(node)) {
+            next.nodes[id] = stopped(node, event.at);
+          }
+        }
+      }
       return next;
   }
   if (!event.nodeId) return next;
@@ -139,7 +158,9 @@ export function applyEvent(snapshot: RunSnapshot, event: RunEvent): RunSnapshot 
   }
   switch (event.type) {
     case 'node.started':
-      node.status = 'running';
+      // A worker's live report can arrive after the workflow ended the node (cancelled it,
+      // say): an ended node never runs again in the same run.
+      if (!TERMINAL_NODE.has(node.status)) node.status = 'running';
       node.startedAt ??= event.at;
       break;
     case 'node.progress':
@@ -168,21 +189,53 @@ export function applyEvent(snapshot: RunSnapshot, event: RunEvent): RunSnapshot 
             : 'cancelled';
       node.endedAt = event.at;
       if (event.error) node.error = event.error;
+      // Items still in flight (or never started) ended with their node.
+      if (hasUnfinishedItems(node)) node.items = stopped(node, event.at).items;
       break;
   }
   return next;
+}
+
+function hasUnfinishedItems(node: NodeSnapshot): boolean {
+  return Object.values(node.items ?? {}).some((item) => !TERMINAL_NODE.has(item.status));
+}
+
+/** The node with itself (unless already ended) and every unfinished item marked cancelled. */
+function stopped(node: NodeSnapshot, at: string): NodeSnapshot {
+  const ended = TERMINAL_NODE.has(node.status);
+  return {
+    ...node,
+    ...(ended ? {} : { status: 'cancelled' as NodeStatus, endedAt: at }),
+    ...(node.items
+      ? {
+          items: Object.fromEntries(
+            Object.entries(node.items).map(([index, item]) => [
+              index,
+              TERMINAL_NODE.has(item.status)
+                ? item
+                : { ...item, status: 'cancelled' as NodeStatus },
+            ]),
+          ),
+        }
+      : {}),
+  };
 }
 
 function applyItemEvent(node: NodeSnapshot, event: RunEvent): void {
   const index = event.index!;
   const items = { ...(node.items ?? {}) };
   const item = { ...(items[index] ?? { status: 'pending' as NodeStatus, progress: 0 }) };
+  const nodeEnded = TERMINAL_NODE.has(node.status);
   switch (event.type) {
     case 'node.started':
-      item.status = 'running';
+      // Late live reports of an item whose node already ended do not bring it back to life:
+      // it ended (was cancelled) with its node.
+      if (nodeEnded && !TERMINAL_NODE.has(item.status)) item.status = 'cancelled';
+      else if (!TERMINAL_NODE.has(item.status)) item.status = 'running';
       break;
     case 'node.progress':
-      if (!TERMINAL_NODE.has(item.status)) {
+      if (nodeEnded && !TERMINAL_NODE.has(item.status)) item.status = 'cancelled';
+      else if (!TERMINAL_NODE.has(item.status)) {
         item.status = 'running';
         item.progress = clamp01(event.progress ?? item.progress);
       }

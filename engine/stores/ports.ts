@@ -186,6 +186,12 @@ export interface BlobStore {
   /** A local file path holding the bytes (the file itself, or a downloaded copy) for ffmpeg. */
   toLocalFile(sha256: string): Promise<string>;
   /**
+   * An opaque token that changes whenever the stored bytes may have changed (a file's inode,
+   * size, mtime and ctime; an object's ETag), or null when the blob is gone. Lets an integrity
+   * check trust an earlier hash of the same bytes instead of reading them again.
+   */
+  fingerprint?(sha256: string): Promise<string | null>;
+  /**
    * A time-limited URL that serves the bytes directly (S3 presigned GET), for stores that have
    * one; the API may redirect downloads to it instead of streaming them itself.
    */

@@ -2,8 +2,13 @@
  * Artifacts: uploads in, bytes out. Ids are sha256 hex (content-addressed), checked before
  * any store sees them. Downloads carry the stored type, a strong ETag and Range support, so
  * the studio's video player can scrub.
+ *
+ * Bytes are served only while they still match the artifact's recorded size and sha256 (its
+ * id): a blob damaged on disk answers 500 `artifact_corrupt` instead, never the wrong bytes
+ * under an immutable cache header. Re-running the node that made it stores it again.
  */
 import type { FastifyInstance } from 'fastify';
+import { checkBlob } from '../../artifacts/integrity';
 import { LabError, notFound } from '../../errors';
 import { artifactIdSchema } from '../../graph/values';
 import { ownerOf, visibleTo, type ServerContext } from '../context';
@@ -55,7 +60,18 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
           `inline; filename*=UTF-8''${encodeURIComponent(record.filename)}`,
         );
       }
+      // The client's copy is named by the sha256 itself: confirming it sends no bytes.
       if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      const integrity = await checkBlob(engine.blobs, { id, bytes: record.bytes });
+      if (integrity === 'missing') throw notFound('artifact', id);
+      if (integrity === 'corrupt') {
+        request.log.error({ artifactId: id }, 'artifact bytes do not match their sha256');
+        throw new LabError(
+          'artifact_corrupt',
+          `artifact "${id}" is damaged in the blob store: its bytes no longer match the size and sha256 recorded when it was stored; re-run the node that made it (or upload it again) to store it afresh`,
+          500,
+        );
+      }
       // Large videos need not pass through the API: the blob store serves them (Range too)
       // for a few minutes. Only after the owner check above, so the link is never a way in.
       if (

@@ -30,7 +30,9 @@ export class FileBlobStore implements BlobStore {
 
   async put(bytes: Buffer, mime: string): Promise<{ sha256: string; bytes: number }> {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (!(await exists(this.blobPath(sha256)))) {
+    // An existing file is kept only when it still holds these bytes: one damaged on disk (an
+    // overwrite, a torn copy) is replaced, so storing the bytes again repairs it.
+    if (!(await this.holds(sha256, bytes))) {
       const tmp = await this.tmpFile();
       try {
         await writeFile(tmp, bytes, { flush: true });
@@ -76,11 +78,11 @@ export class FileBlobStore implements BlobStore {
         throw error;
       }
       const sha256 = hash.digest('hex');
-      if (!(await exists(this.blobPath(sha256)))) {
-        await this.commit(tmp, sha256, mime).catch((error: unknown) => {
-          throw unwritable(error);
-        });
-      }
+      // The temp file holds verified bytes already: moving it over an existing blob costs a
+      // rename and repairs one that was damaged on disk.
+      await this.commit(tmp, sha256, mime).catch((error: unknown) => {
+        throw unwritable(error);
+      });
       return { sha256, bytes: size };
     } finally {
       await rm(tmp, { force: true });
@@ -92,6 +94,18 @@ export class FileBlobStore implements BlobStore {
     try {
       const info = await stat(this.blobPath(sha256));
       return { bytes: info.size, mime: await this.readMime(sha256) };
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+  }
+
+  async fingerprint(sha256: string): Promise<string | null> {
+    checkId(sha256);
+    try {
+      // ctime cannot be set back by a writer (unlike mtime), and a rename gives a new inode.
+      const info = await stat(this.blobPath(sha256), { bigint: true });
+      return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return null;
       throw error;
@@ -143,15 +157,33 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  /** Moves a finished temp file into place, mime sidecar first so a visible blob has one. */
+  /** Whether the blob file exists and holds exactly `bytes`. */
+  private async holds(sha256: string, bytes: Buffer): Promise<boolean> {
+    try {
+      const info = await stat(this.blobPath(sha256));
+      return info.size === bytes.length && (await readFile(this.blobPath(sha256))).equals(bytes);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Moves a finished temp file into place, mime sidecar first so a visible blob has one. An
+   * existing sidecar is kept: the first mime stored for some bytes stays theirs.
+   */
   private async commit(tmp: string, sha256: string, mime: string): Promise<void> {
     await mkdir(this.shardDir(sha256), { recursive: true });
-    const sidecarTmp = await this.tmpFile();
-    try {
-      await writeFile(sidecarTmp, JSON.stringify({ mime: mime || DEFAULT_MIME }), { flush: true });
-      await rename(sidecarTmp, this.sidecarPath(sha256));
-    } finally {
-      await rm(sidecarTmp, { force: true });
+    if (!(await exists(this.sidecarPath(sha256)))) {
+      const sidecarTmp = await this.tmpFile();
+      try {
+        await writeFile(sidecarTmp, JSON.stringify({ mime: mime || DEFAULT_MIME }), {
+          flush: true,
+        });
+        await rename(sidecarTmp, this.sidecarPath(sha256));
+      } finally {
+        await rm(sidecarTmp, { force: true });
+      }
     }
     // Another writer may have stored the same bytes meanwhile; rename replaces its file with
     // identical content, so either order is fine.

@@ -121,8 +121,10 @@ export class S3BlobStore implements BlobStore {
   async put(bytes: Buffer, mime: string): Promise<{ sha256: string; bytes: number }> {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const key = blobKey(sha256);
-    // Same bytes, same key: an existing object already holds them (and keeps its first mime).
-    if (!(await this.head(key))) {
+    // Same bytes, same key: an existing object already holds them (and keeps its first mime),
+    // unless its size says it was damaged; then these bytes replace it.
+    const existing = await this.head(key);
+    if (!existing || existing.bytes !== bytes.length) {
       await this.client.putObject(this.bucket, key, bytes, bytes.length, contentType(mime));
     }
     return { sha256, bytes: bytes.length };
@@ -355,6 +357,17 @@ export class S3BlobStore implements BlobStore {
   }
 
   /** Size and mime of an object, or null when there is none. */
+  async fingerprint(sha256: string): Promise<string | null> {
+    checkId(sha256);
+    try {
+      const info = await this.client.statObject(this.bucket, blobKey(sha256));
+      return `${info.etag}:${info.size}:${info.lastModified.getTime()}`;
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
   private async head(key: string): Promise<BlobStat | null> {
     try {
       const info = await this.client.statObject(this.bucket, key);
