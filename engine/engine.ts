@@ -20,7 +20,7 @@ import type { LineLog } from './logging';
 import { EventHub } from './runs/event-hub';
 import { createRunService } from './runs/run-service';
 import { openStores } from './stores';
-import { launchTemporal } from './temporal/launcher';
+import { launchTemporal, temporalUnavailable, type TemporalStatus } from './temporal/launcher';
 import { ALL_QUEUES, type QueueName } from './temporal/task-queues';
 import { localSink } from './worker/progress-sink';
 import { startWorkers, type RunningWorkers } from './worker/workers';
@@ -79,8 +79,20 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
 
   const prefix = config.taskQueuePrefix;
   const graph = options.graph ?? buildGraphSchema;
-  const runs = createRunService({ graph, documents, events, client, taskQueuePrefix: prefix });
+  const runs = createRunService({
+    graph,
+    documents,
+    events,
+    client,
+    taskQueuePrefix: prefix,
+    temporalStatus: () => temporalServer.status(),
+    blobs,
+    // Only a worker in this process on every queue is sure to resolve `auto` as we would.
+    ...(options.startWorker && !options.workerQueues ? { workerServices: providers.services } : {}),
+  });
   let workers: RunningWorkers | undefined;
+  // Outlives the workers: close() lets it store what they reported before the stores close.
+  const sink = localSink(events, (line) => log(line));
   if (options.startWorker) {
     workers = await startWorkers({
       address: temporalServer.address,
@@ -93,7 +105,7 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
       ...(config.temporal.metricsAddress ? { metricsAddress: config.temporal.metricsAddress } : {}),
       implementations: options.implementations ?? (await loadNodeActivities(graph.definitions)),
       graph,
-      sink: localSink(events),
+      sink,
       documents,
       blobs,
       vectors,
@@ -139,7 +151,12 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
       };
       const [temporal, documentsHealth, blobsHealth, vectorsHealth] = await Promise.all([
         check(temporalServer.process ? 'dev-server' : 'cluster', async () => {
-          await connection.healthService.check({});
+          // While the supervisor restarts a dead dev server, say so instead of waiting on RPCs.
+          const status = temporalServer.status();
+          if (!status.up) throw temporalUnavailable(status);
+          await connection.withDeadline(Date.now() + 2_000, () =>
+            connection.healthService.check({}),
+          );
           return true;
         }),
         check(documents.kind, () => documents.health()),
@@ -152,6 +169,7 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
           ...temporal,
           address: temporalServer.address,
           embedded: !!temporalServer.process,
+          ...temporalHealthFields(temporalServer.status()),
         },
         documents: documentsHealth,
         blobs: blobsHealth,
@@ -161,12 +179,21 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
     },
     async close() {
       await workers?.stop();
+      await sink.close();
       await connection.close();
       await temporalServer.stop();
       await stores.close();
     },
   };
   return engine;
+}
+
+/** Health's account of an outage: since when Temporal is down and how the dev server died. */
+function temporalHealthFields(status: TemporalStatus): { since?: string; restarts?: number } {
+  return {
+    ...(status.up ? {} : { since: status.since }),
+    ...(status.restarts > 0 ? { restarts: status.restarts } : {}),
+  };
 }
 
 /** A store's own explanation (a LabError, e.g. a damaged database) is shown; others by code. */

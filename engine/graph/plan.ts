@@ -21,6 +21,13 @@ export interface PlanRetry {
 export interface ConstantStep {
   kind: 'constant';
   outputs: Record<string, unknown>;
+  /**
+   * Set when the server answered an activity node from the cache before the run started
+   * (engine/runs/cache-plan.ts): the workflow reports the node `cached`, not `succeeded`.
+   * `items` holds a fan-out node's per-item outputs, reported one `node.cached` each. Never
+   * in a compiled plan or a run record's plan: only in what the workflow is started with.
+   */
+  cached?: { items?: Record<string, unknown>[] };
 }
 
 /** A node run as a Temporal activity named after its type, once or once per fan-out item. */
@@ -85,6 +92,12 @@ export interface NodeActivityInput {
   /** The item's reroll count from `ExecutionPlan.rerolls`; absent when 0. */
   reroll?: number;
   useCache: boolean;
+  /**
+   * Set by interpreters that report lifecycle events under engine/runs/event-keys.ts keys: the
+   * worker then reports the item's completion itself too (the workflow's copy is the backup).
+   * Absent for runs started by older interpreters, whose copies carry other keys.
+   */
+  liveEvents?: boolean;
 }
 
 /** What a node activity returns: small JSON (artifact refs, storyboards), never bytes. */

@@ -205,6 +205,39 @@ describe.skipIf(unavailable)('runGraph interpreter on a real Temporal server', (
     expect(snapshot.outputs.merge).toEqual({ video: merged });
   });
 
+  it("stores a node's start after its parents ended, and each lifecycle event once", async () => {
+    // Workers report starts and item completions live, the workflow reports completions as
+    // the backup under the same keys: the store must hold one copy, in causal order.
+    const document = twoBranchGraph(3, 'causal');
+    const run = await lab.engine.runs.start({ graph: document });
+    expect((await lab.engine.runs.waitForEnd(run.id, 60_000)).status).toBe('succeeded');
+    const log = await events(run.id);
+    const ended = new Map(
+      log
+        .filter((e) => e.index === undefined && ['node.completed', 'node.cached'].includes(e.type))
+        .map((e) => [e.nodeId!, e.seq]),
+    );
+    const late = log.flatMap((e) =>
+      e.type === 'node.started' || e.type === 'node.progress'
+        ? document.edges
+            .filter((wire) => wire.target === e.nodeId)
+            .filter((wire) => !(ended.get(wire.source)! < e.seq))
+            .map(
+              (wire) =>
+                `${e.type} ${e.nodeId}#${e.index ?? ''} (seq ${e.seq}) before ${wire.source} ended`,
+            )
+        : [],
+    );
+    expect(late).toEqual([]);
+    const lifecycle = log
+      .filter((e) => e.type !== 'node.progress')
+      .map((e) => `${e.type} ${e.nodeId ?? ''}#${e.index ?? ''} ${e.stage ?? ''}`);
+    expect(lifecycle.filter((id, i) => lifecycle.indexOf(id) !== i)).toEqual([]);
+    for (const name of ['a', 'b'])
+      for (let index = 0; index < 3; index++)
+        expect(lifecycle).toContain(`node.completed frames-${name}#${index} `);
+  });
+
   it('replays its own history and every recorded one deterministically', async () => {
     const run = await lab.engine.runs.start({ graph: twoBranchGraph(2, 'replay') });
     await lab.engine.runs.waitForEnd(run.id, 60_000);

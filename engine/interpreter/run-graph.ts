@@ -16,12 +16,21 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { fanOutList } from '../graph/fan-out';
-import type { NodeStatus, RunEventInput, RunEventType } from '../runs/events';
+import { cachedNodeReports, collectItems, leafOutputs, wireInputs } from './plan-values';
+import {
+  CANCEL_CAME_LATE,
+  type NodeStatus,
+  type RunEventInput,
+  type RunEventType,
+} from '../runs/events';
+import { lifecycleEventKey } from '../runs/event-keys';
 import type {
   ActivityStep,
   ExecutionPlan,
@@ -76,14 +85,32 @@ export async function runGraph({
   );
   const nodeScopes = new Map<string, CancellationScope>();
   const cancelledNodes = new Set<string>();
+  // Runs since this patch report in-flight fan-out items as cancelled, and a cancel that came
+  // after every node had finished as the success it was (see the end of this function).
+  const truthfulCancel = patched('truthful-cancel');
   const started = new Map<string, Promise<Record<string, unknown>>>();
-  const { reportEvents } = proxyActivities<ReportActivities>({
-    taskQueue: `${taskQueuePrefix}${TASK_QUEUES.cpu}`,
-    startToCloseTimeout: '30 seconds',
-    // Events must not be lost: no attempt limit, keep retrying while the server is down.
-    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
-  });
-  const events = createEventReporter(runId, reportEvents);
+  // Runs started before this patch report every event through a regular activity on lab-cpu,
+  // under counter keys; newer runs use a local activity and shared lifecycle keys, let workers
+  // report lifecycle events live, and store a node's parents' completion before it starts.
+  const liveEvents = patched('live-lifecycle-events');
+  const { reportEvents } = liveEvents
+    ? proxyLocalActivities<ReportActivities>({
+        // A local activity runs in the workflow worker and costs no task-queue round trip. Its
+        // timeout is short and its retries frequent, so a run reporting into a restarting
+        // server moves again within a second or two of the server being back; events of a
+        // timed-out attempt stay queued in the worker's sink, so nothing is lost. No attempt
+        // limit: events must not be lost while the server is down.
+        startToCloseTimeout: '5 seconds',
+        retry: { initialInterval: '250 milliseconds', maximumInterval: '2 seconds' },
+      })
+    : proxyActivities<ReportActivities>({
+        taskQueue: `${taskQueuePrefix}${TASK_QUEUES.cpu}`,
+        // Short: a report stuck on a dead worker is retried elsewhere instead of holding the
+        // run for the old 30 s.
+        startToCloseTimeout: '10 seconds',
+        retry: { initialInterval: '1 second', maximumInterval: '2 seconds' },
+      });
+  const events = createEventReporter(runId, reportEvents, liveEvents);
 
   setHandler(runStateQuery, () => state);
   setHandler(cancelNodeSignal, (nodeId) => {
@@ -120,6 +147,17 @@ export async function runGraph({
     );
     const inputs = wireInputs(node, parentOutputs);
 
+    if (node.step.kind === 'constant' && node.step.cached) {
+      // Answered from the cache by the server before the run started: reported as a hit.
+      const { items } = node.step.cached;
+      st.status = 'cached';
+      st.outputs = node.step.outputs;
+      if (items) st.total = st.done = items.length;
+      for (const { type, fields } of cachedNodeReports(node.id, st.outputs, items)) {
+        events.emit(type, fields);
+      }
+      return st.outputs;
+    }
     if (node.step.kind === 'constant') {
       st.status = 'succeeded';
       st.outputs = node.step.outputs;
@@ -128,6 +166,13 @@ export async function runGraph({
     }
 
     const step = node.step;
+    // The worker reports this node's start itself: its parents' completion (reported by the
+    // workflow) must be stored first, so watchers never see a child start before its parent
+    // ended. A fan-out node flushes before its items anyway (runActivityNode).
+    if (liveEvents && !step.fanOut && node.parents.length > 0) {
+      await events.flush();
+      if (cancelledNodes.has(node.id)) return markCancelled(node.id); // cancelled meanwhile
+    }
     const scope = new CancellationScope();
     nodeScopes.set(node.id, scope);
     st.status = 'running';
@@ -181,6 +226,7 @@ export async function runGraph({
       params: node.params,
       inputs,
       useCache,
+      ...(liveEvents ? { liveEvents: true } : {}),
     };
     if (!step.fanOut) return callActivity(node, step, base);
 
@@ -219,7 +265,10 @@ export async function runGraph({
           });
           return result.outputs;
         } catch (error) {
-          if (!isCancellation(error)) {
+          if (isCancellation(error) && truthfulCancel) {
+            // The item was stopped in flight: say so, or watchers would see it running forever.
+            events.emit('node.cancelled', { nodeId: node.id, index, status: 'cancelled' });
+          } else if (!isCancellation(error)) {
             events.emit('node.failed', {
               nodeId: node.id,
               index,
@@ -265,7 +314,16 @@ export async function runGraph({
   await runScope.run(() => Promise.allSettled(plan.order.map(run)));
 
   const outputs = leafOutputs(plan, state);
-  if (CancellationScope.current().consideredCancelled) {
+  // A cancel that arrives once every node has finished (say, while the merge was returning its
+  // video) stopped nothing: the outputs exist and are complete. Reporting the run cancelled
+  // next to five succeeded nodes and a stored video would be a lie, so the run ends as what it
+  // was — succeeded (or failed) — with a note that the cancel came too late.
+  const stoppedSomething = plan.order.some((id) =>
+    ['pending', 'running', 'cancelled'].includes(state[id].status),
+  );
+  const cancelCameLate =
+    truthfulCancel && CancellationScope.current().consideredCancelled && !stoppedSomething;
+  if (CancellationScope.current().consideredCancelled && !cancelCameLate) {
     for (const id of plan.order) {
       const st = state[id];
       if (st.status === 'pending' || st.status === 'running') {
@@ -284,54 +342,13 @@ export async function runGraph({
     await events.flush();
     return { status: 'failed', nodes: state, outputs };
   }
-  events.emit('run.completed', { status: 'succeeded', outputs });
+  events.emit('run.completed', {
+    status: 'succeeded',
+    outputs,
+    ...(cancelCameLate ? { stage: CANCEL_CAME_LATE } : {}),
+  });
   await events.flush();
   return { status: 'succeeded', nodes: state, outputs };
-}
-
-/** Builds each input port's value from the parents' outputs, in edge order. */
-function wireInputs(
-  node: PlanNode,
-  parentOutputs: Map<string, Record<string, unknown>>,
-): Record<string, unknown> {
-  const inputs: Record<string, unknown> = {};
-  for (const [port, { list, sources }] of Object.entries(node.inputs)) {
-    const values = sources.map((source) => parentOutputs.get(source.node)?.[source.port]);
-    if (!list) {
-      if (values.length > 0) inputs[port] = values[0];
-      continue;
-    }
-    inputs[port] = values.flatMap((value) => (Array.isArray(value) ? value : [value]));
-  }
-  return inputs;
-}
-
-/** Fan-out items return one value per list output; the node's output is the list of them. */
-function collectItems(
-  step: ActivityStep,
-  results: Record<string, unknown>[],
-): Record<string, unknown> {
-  const outputs: Record<string, unknown> = {};
-  for (const port of step.listOutputs) outputs[port] = results.map((r) => r[port]);
-  // Keys beyond the ports (the frames node's per-shot `consistency`) are data for the studio,
-  // never wired to an edge; they are collected the same way, one entry per item.
-  for (const key of new Set(results.flatMap((r) => Object.keys(r)))) {
-    if (!(key in outputs)) outputs[key] = results.map((r) => r[key] ?? null);
-  }
-  return outputs;
-}
-
-function leafOutputs(
-  plan: ExecutionPlan,
-  state: Record<string, NodeState>,
-): Record<string, Record<string, unknown>> {
-  const consumed = new Set(plan.order.flatMap((id) => plan.nodes[id].parents));
-  const outputs: Record<string, Record<string, unknown>> = {};
-  for (const id of plan.order) {
-    const outs = state[id].outputs;
-    if (!consumed.has(id) && outs) outputs[id] = outs;
-  }
-  return outputs;
 }
 
 /** Runs `count` tasks with at most `limit` in flight; deterministic under replay. */
@@ -368,9 +385,19 @@ function describeError(error: unknown): string {
 
 /**
  * Reports workflow-side events (node lifecycle, run status) through an activity, in order:
- * batches are sent one after another, so the server sees them in emit order.
+ * batches are sent one after another, so the server sees them in emit order. Events emitted
+ * while a batch is on its way go out together in the next one: one activity per batch.
+ *
+ * With `sharedKeys` (runs since the `live-lifecycle-events` patch) a node's or item's
+ * completion carries the key the worker's live copy carries (engine/runs/event-keys.ts), so
+ * the store keeps one of the two. Other events keep counter keys: deterministic under replay,
+ * unique within the run.
  */
-function createEventReporter(runId: string, reportEvents: ReportActivities['reportEvents']) {
+function createEventReporter(
+  runId: string,
+  reportEvents: ReportActivities['reportEvents'],
+  sharedKeys: boolean,
+) {
   let pending: RunEventInput[] = [];
   let chain: Promise<void> = Promise.resolve();
   let counter = 0;
@@ -393,8 +420,12 @@ function createEventReporter(runId: string, reportEvents: ReportActivities['repo
   return {
     emit(type: RunEventType, fields: Partial<RunEventInput>): void {
       counter += 1;
+      const shared =
+        sharedKeys && fields.nodeId !== undefined && SHARED_TYPES.includes(type)
+          ? lifecycleEventKey(type, fields.nodeId, fields.index)
+          : undefined;
       pending.push({
-        key: `wf:${counter}:${type}:${fields.nodeId ?? ''}:${fields.index ?? ''}`,
+        key: shared ?? `wf:${counter}:${type}:${fields.nodeId ?? ''}:${fields.index ?? ''}`,
         runId,
         type,
         at: new Date().toISOString(),
@@ -412,3 +443,6 @@ function createEventReporter(runId: string, reportEvents: ReportActivities['repo
     },
   };
 }
+
+/** What a worker reports live as well (engine/worker/node-activities.ts reportCompletion). */
+const SHARED_TYPES: readonly RunEventType[] = ['node.completed', 'node.cached'];

@@ -9,7 +9,12 @@ import { emptySnapshot, isTerminalRunStatus, type RunSnapshot } from './events';
 import type { GraphSchema } from '../graph/schema';
 import type { RegenerateRequest, RerunRequest, RunService, StartRunRequest } from '../engine-types';
 import { LabError, notFound } from '../errors';
-import type { DocumentStore, RunRecord } from '../stores/ports';
+import type { BlobStore, DocumentStore, RunRecord } from '../stores/ports';
+import type { ProviderServices } from '../config';
+import type { ExecutionPlan } from '../graph/plan';
+import { cachedNodeReports, leafOutputs, type NodeReport } from '../interpreter/plan-values';
+import { resolveCacheHits } from './cache-plan';
+import { temporalUnavailable, type TemporalStatus } from '../temporal/launcher';
 import { TASK_QUEUES } from '../temporal/task-queues';
 import { cancelNodeSignal, type runGraph } from '../interpreter/run-graph';
 import type { EventHub } from './event-hub';
@@ -21,7 +26,22 @@ export interface RunServiceDeps {
   events: EventHub;
   client: Client;
   taskQueuePrefix: string;
+  /** Where cached outputs' artifacts live: a cache hit counts only while they are intact. */
+  blobs: BlobStore;
+  /**
+   * The provider services the workers resolve `auto` with, when the server knows them (its
+   * embedded worker shares its configuration); absent, such nodes' cache is left to the worker.
+   */
+  workerServices?: ProviderServices;
+  /** The launcher's view of Temporal: while it is down, start and cancel answer 503 at once. */
+  temporalStatus?: () => TemporalStatus;
 }
+
+/**
+ * The longest a start or cancel waits on Temporal. The SDK retries an unreachable server for
+ * ~18 s; a client is better served by a prompt 503 with Retry-After.
+ */
+const TEMPORAL_CALL_DEADLINE_MS = 5_000;
 
 /** Time-sortable, unguessable run ids: `run_<base36 ms><16 hex>`. */
 export function newRunId(): string {
@@ -31,6 +51,25 @@ export function newRunId(): string {
 export function createRunService(deps: RunServiceDeps): RunService {
   const { documents, events, client } = deps;
   const handle = (run: RunRecord) => client.workflow.getHandle(run.temporalWorkflowId);
+
+  /** Throws 503 temporal_unavailable at once while the launcher knows Temporal is down. */
+  function requireTemporalUp(): void {
+    const status = deps.temporalStatus?.();
+    if (status && !status.up) throw temporalUnavailable(status);
+  }
+
+  /** A Temporal call bounded by a deadline; unreachable (or too slow) becomes a clear 503. */
+  async function onTemporal<T>(call: () => Promise<T>): Promise<T> {
+    requireTemporalUp();
+    try {
+      return await client.connection.withDeadline(Date.now() + TEMPORAL_CALL_DEADLINE_MS, call);
+    } catch (error) {
+      if (!isUnreachable(error)) throw error;
+      throw temporalUnavailable(
+        deps.temporalStatus?.() ?? { up: false, since: new Date().toISOString(), restarts: 0 },
+      );
+    }
+  }
 
   async function requireRun(runId: string): Promise<RunRecord> {
     const run = await documents.runs.get(runId);
@@ -72,6 +111,42 @@ export function createRunService(deps: RunServiceDeps): RunService {
     });
   }
 
+  /**
+   * A run answered entirely from the cache: no workflow, the same events the interpreter
+   * would report (run.started, each node cached or completed, run.completed with the results),
+   * stored through the hub so they get their seq and the snapshot follows, as for any run.
+   */
+  async function reportCachedRun(runId: string, plan: ExecutionPlan): Promise<void> {
+    const reports: NodeReport[] = [{ type: 'run.started', fields: { status: 'running' } }];
+    const state: Record<string, { outputs: Record<string, unknown> }> = {};
+    for (const id of plan.order) {
+      const step = plan.nodes[id].step;
+      if (step.kind !== 'constant') throw new Error(`cached run ${runId}: ${id} is not resolved`);
+      state[id] = { outputs: step.outputs };
+      if (step.cached) reports.push(...cachedNodeReports(id, step.outputs, step.cached.items));
+      else {
+        reports.push({
+          type: 'node.completed',
+          fields: { nodeId: id, status: 'succeeded', outputs: step.outputs },
+        });
+      }
+    }
+    const outputs = leafOutputs(plan, state);
+    reports.push({ type: 'run.completed', fields: { status: 'succeeded', outputs } });
+    let counter = 0;
+    for (const { type, fields } of reports) {
+      counter += 1;
+      await events.append({
+        // Unique per event, as the workflow's keys are; `cache:` never collides with them.
+        key: `cache:${counter}:${type}:${fields.nodeId ?? ''}:${fields.index ?? ''}`,
+        runId,
+        type,
+        at: new Date().toISOString(),
+        ...fields,
+      });
+    }
+  }
+
   const service: RunService = {
     async start(request: StartRunRequest) {
       const ownerId = request.ownerId ?? 'local';
@@ -85,6 +160,18 @@ export function createRunService(deps: RunServiceDeps): RunService {
         request.rerolls && Object.keys(request.rerolls).length > 0
           ? { ...prepared.plan, rerolls: request.rerolls }
           : prepared.plan;
+      // Unchanged nodes are answered from the cache here, in DB reads, instead of by one
+      // activity round trip each; the run record keeps the plan as compiled (regenerate and
+      // rerun read it), the workflow gets the one with cached steps.
+      const resolved = await resolveCacheHits(plan, {
+        graph: deps.graph,
+        cache: documents.cache,
+        blobs: deps.blobs,
+        ...(deps.workerServices ? { workerServices: deps.workerServices } : {}),
+      });
+      // Before anything is stored: a refused start leaves no trace. A run the cache answers
+      // whole needs no Temporal at all.
+      if (!resolved.complete) requireTemporalUp();
       const runId = newRunId();
       const now = new Date().toISOString();
       const run: RunRecord = {
@@ -100,14 +187,21 @@ export function createRunService(deps: RunServiceDeps): RunService {
         ...(request.parentRunId ? { parentRunId: request.parentRunId } : {}),
       };
       await documents.runs.put(run);
+      if (resolved.complete) {
+        await reportCachedRun(runId, resolved.plan);
+        return run;
+      }
       try {
-        await client.workflow.start<typeof runGraph>('runGraph', {
-          taskQueue: `${deps.taskQueuePrefix}${TASK_QUEUES.workflows}`,
-          workflowId: run.temporalWorkflowId,
-          args: [{ runId, plan, taskQueuePrefix: deps.taskQueuePrefix }],
-        });
+        await onTemporal(() =>
+          client.workflow.start<typeof runGraph>('runGraph', {
+            taskQueue: `${deps.taskQueuePrefix}${TASK_QUEUES.workflows}`,
+            workflowId: run.temporalWorkflowId,
+            args: [{ runId, plan: resolved.plan, taskQueuePrefix: deps.taskQueuePrefix }],
+          }),
+        );
       } catch (error) {
         await documents.runs.delete(runId);
+        if (error instanceof LabError) throw error;
         throw new LabError(
           'temporal_unavailable',
           `could not start the run on Temporal: ${String(error)}`,
@@ -133,13 +227,15 @@ export function createRunService(deps: RunServiceDeps): RunService {
 
     async cancel(runId) {
       const run = await requireActive(runId);
-      await handle(run).cancel();
+      // Refused (503, Retry-After) while Temporal is down rather than queued: the client knows
+      // the cancel did not happen and retries it; a queued cancel could land after the run ended.
+      await onTemporal(() => handle(run).cancel());
     },
 
     async cancelNode(runId, nodeId) {
       const run = await requireActive(runId);
       if (!run.plan.nodes[nodeId]) throw notFound('node', nodeId);
-      await handle(run).signal(cancelNodeSignal, nodeId);
+      await onTemporal(() => handle(run).signal(cancelNodeSignal, nodeId));
     },
 
     async rerun(runId, request: RerunRequest) {
@@ -251,6 +347,15 @@ export function createRunService(deps: RunServiceDeps): RunService {
   };
 
   return service;
+}
+
+/** gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4), possibly wrapped in the SDK's ServiceError. */
+function isUnreachable(error: unknown): boolean {
+  for (let e = error; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 14 || code === 4) return true;
+  }
+  return false;
 }
 
 /** How many items a finished fan-out node made, from its collected list output. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeActivityInput } from '../graph/plan';
-import { nodeCacheKey } from './node-activities';
+import { nodeCacheKey } from '../runs/cache-key';
 
 // Definitions as a node declares them: the shell reads fan-out from there.
 const single = {};

@@ -4,23 +4,24 @@
  * checkpoint, cancellation as an AbortSignal, a scratch directory, progress events, and
  * error classification (NonRetryableNodeError → non-retryable ApplicationFailure).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { canonicalJson } from '../graph/canonical';
 import type { NodeDefinition } from '../graph/define-node';
-import { itemInputs } from '../graph/fan-out';
+import { nodeCacheKey } from '../runs/cache-key';
 import type { RunEventInput } from '../runs/events';
+import { lifecycleEventKey } from '../runs/event-keys';
 import type { NodeActivityInput, NodeActivityResult } from '../graph/plan';
-import { artifactRefSchema } from '../graph/values';
 import type { GraphSchema } from '../graph/schema';
 import { NonRetryableNodeError, type NodeActivity, type NodeContext } from './node-api';
 import type { ArtifactService } from '../artifacts/artifact-service';
+import { verifyCachedOutputs } from '../artifacts/cached-outputs';
 import type { ProviderConfig } from '../config';
 import { chooseProvider } from '../providers/choice';
+import { createScrub, scrubError, scrubOptionsOf } from '../providers/scrub';
 import type { BlobStore, DocumentStore, VectorStore } from '../stores/ports';
 import { IdentityService } from '../faces/identity-service';
 import type { ProgressSink } from './progress-sink';
@@ -61,10 +62,39 @@ export function createNodeActivities(
       if (!definition) throw new Error(`an activity is registered for unknown node type "${type}"`);
       return [
         type,
-        (input: NodeActivityInput) => runNodeActivity(deps, definition, implementation, input),
+        async (input: NodeActivityInput) => {
+          const result = await runNodeActivity(deps, definition, implementation, input);
+          if (input.liveEvents) reportCompletion(deps.sink, input, result);
+          return result;
+        },
       ];
     }),
   );
+}
+
+/**
+ * Watchers hear of a finished item (or single node) from the worker at once; the workflow's
+ * durable report of the same event has the same key and is dropped by the store. A fan-out
+ * node's own completion is the workflow's alone: only it knows when every item is done.
+ */
+function reportCompletion(
+  sink: ProgressSink,
+  input: NodeActivityInput,
+  result: NodeActivityResult,
+): void {
+  const type = result.cached ? 'node.cached' : 'node.completed';
+  sink.post([
+    {
+      key: lifecycleEventKey(type, input.nodeId, input.index),
+      runId: input.runId,
+      type,
+      nodeId: input.nodeId,
+      ...(input.index !== undefined ? { index: input.index } : {}),
+      status: result.cached ? 'cached' : 'succeeded',
+      outputs: result.outputs,
+      at: new Date().toISOString(),
+    },
+  ]);
 }
 
 /** One IdentityService per worker's deps, so its activities share in-flight identity computations. */
@@ -99,8 +129,23 @@ async function runNodeActivity(
   const cacheKey = input.useCache ? nodeCacheKey(definition, input, provider.name) : undefined;
   if (cacheKey) {
     const hit = await deps.documents.cache.get(cacheKey);
-    if (hit && (await artifactsExist(deps.blobs, hit.outputs)))
-      return { outputs: hit.outputs, cached: true };
+    // A hit whose artifacts are gone or damaged is no hit: the node runs again and stores
+    // fresh bytes (which also repairs the damaged blob), instead of passing bad bytes on.
+    const usable =
+      hit &&
+      (await verifyCachedOutputs(deps.blobs, hit.outputs, (ref) =>
+        deps.log?.(
+          `cached output of ${input.nodeId} is damaged: artifact ${ref.id} no longer has its recorded ${ref.bytes} bytes and sha256; running the node again`,
+          {
+            level: 'warn',
+            runId: input.runId,
+            nodeId: input.nodeId,
+            index: input.index,
+            artifactId: ref.id,
+          },
+        ),
+      ));
+    if (hit && usable) return { outputs: hit.outputs, cached: true };
   }
 
   const previous = activity.info.heartbeatDetails as HeartbeatDetails | undefined;
@@ -111,19 +156,12 @@ async function runNodeActivity(
     ...(input.index !== undefined ? { index: input.index } : {}),
   };
   const attempt = activity.info.attempt;
-  const emit = (type: RunEventInput['type'], fields: Partial<RunEventInput> = {}) =>
-    deps.sink
-      .send([
-        { key: `act:${randomUUID()}`, type, at: new Date().toISOString(), ...eventBase, ...fields },
-      ])
-      .catch((error: unknown) =>
-        deps.log?.(`could not report ${type} for ${input.nodeId}: ${String(error)}`, {
-          level: 'warn',
-          ...eventBase,
-        }),
-      );
+  // post() only queues: an activity never waits for the server (the sink keeps the events until
+  // they are stored), so heartbeats start at once even while the server is down.
+  const emit = (key: string, type: RunEventInput['type'], fields: Partial<RunEventInput> = {}) =>
+    deps.sink.post([{ key, type, at: new Date().toISOString(), ...eventBase, ...fields }]);
 
-  await emit('node.started', {
+  emit(lifecycleEventKey('node.started', input.nodeId, input.index, attempt), 'node.started', {
     status: 'running',
     progress: 0,
     stage: attempt > 1 ? `attempt ${attempt}` : undefined,
@@ -133,7 +171,6 @@ async function runNodeActivity(
   // node is busy in one long step.
   const heartbeatTimer = setInterval(() => activity.heartbeat(details), HEARTBEAT_INTERVAL_MS);
   let lastProgressAt = 0;
-  let pendingProgress: Promise<void> = Promise.resolve();
   const workDir = await mkdtemp(join(tmpdir(), 'charlab-node-'));
 
   const ctx: NodeContext = {
@@ -149,7 +186,7 @@ async function runNodeActivity(
       const now = Date.now();
       if (!options?.record && now - lastProgressAt < PROGRESS_EVENT_INTERVAL_MS) return;
       lastProgressAt = now;
-      pendingProgress = emit('node.progress', {
+      emit(`act:${randomUUID()}`, 'node.progress', {
         progress: details.pct,
         ...(details.stage ? { stage: details.stage } : {}),
       });
@@ -181,7 +218,6 @@ async function runNodeActivity(
 
   try {
     const outputs = await implementation({ params: input.params, inputs: input.inputs, ctx });
-    await pendingProgress;
     if (cacheKey) {
       await deps.documents.cache.put({
         key: cacheKey,
@@ -193,41 +229,15 @@ async function runNodeActivity(
     return { outputs, cached: false };
   } catch (error) {
     if (activity.cancellationSignal.aborted) throw error;
-    if (error instanceof NonRetryableNodeError) throw nonRetryable(error);
-    throw error;
+    // Providers scrub their own errors; this net catches any other path (an SDK error that
+    // escaped, a helper quoting a URL) before Temporal stores the failure in its history.
+    const scrubbed = scrubError(error, createScrub(scrubOptionsOf(deps.providers)));
+    if (scrubbed instanceof NonRetryableNodeError) throw nonRetryable(scrubbed);
+    throw scrubbed;
   } finally {
     clearInterval(heartbeatTimer);
     await rm(workDir, { recursive: true, force: true });
   }
-}
-
-/**
- * The cache key: type, typeVersion, canonical params, and the inputs' content (artifact refs
- * are content hashes). A fan-out item's key holds only its own item of the fan-out input (and
- * of zipped inputs), so editing one shot re-renders only that shot. `auto` providers add the
- * provider they resolve to, so configuring a real provider does not reuse local results.
- */
-export function nodeCacheKey(
-  definition: Pick<NodeDefinition, 'fanOut'>,
-  input: NodeActivityInput,
-  resolvedProvider: string,
-): string {
-  const inputs =
-    input.index === undefined || !definition.fanOut
-      ? input.inputs
-      : itemInputs(input.inputs, definition.fanOut, input.index);
-  const material = canonicalJson({
-    type: input.type,
-    typeVersion: input.typeVersion,
-    params: input.params,
-    inputs,
-    index: input.index ?? null,
-    // Only a regenerated item has one, so every other key stays what it was.
-    ...(input.reroll ? { reroll: input.reroll } : {}),
-    // `auto` joins the key as the provider it resolves to on this worker.
-    provider: input.params.provider === 'auto' ? resolvedProvider : null,
-  });
-  return createHash('sha256').update(material).digest('hex');
 }
 
 /** Runs `choose`, turning a NonRetryableNodeError into Temporal's non-retryable failure. */
@@ -244,25 +254,6 @@ function nonRetryable(error: NonRetryableNodeError): ApplicationFailure {
   return ApplicationFailure.nonRetryable(error.message, 'NonRetryableNodeError', {
     code: error.code,
   });
-}
-
-/** A cache hit is only good while its artifacts are still stored. */
-async function artifactsExist(
-  blobs: BlobStore,
-  outputs: Record<string, unknown>,
-): Promise<boolean> {
-  const refs: string[] = [];
-  const visit = (value: unknown) => {
-    if (Array.isArray(value)) return value.forEach(visit);
-    if (value && typeof value === 'object') {
-      const parsed = artifactRefSchema.safeParse(value);
-      if (parsed.success) return refs.push(parsed.data.id);
-      Object.values(value).forEach(visit);
-    }
-  };
-  visit(outputs);
-  for (const id of refs) if (!(await blobs.stat(id))) return false;
-  return true;
 }
 
 function clamp01(value: number): number {

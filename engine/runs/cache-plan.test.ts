@@ -1,0 +1,269 @@
+/**
+ * Cache hits resolved before a run starts, against real stores (SQLite documents, blob files)
+ * in a temp dir. The cache is filled the way the activity shell fills it (same key function,
+ * inputs wired the way the workflow wires them), so a key the server computes differently from
+ * the worker's misses here.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { graphSchema } from '../../nodes/definitions';
+import type { ExecutionPlan } from '../graph/plan';
+import type { ArtifactRef, Storyboard } from '../graph/values';
+import { collectItems, wireInputs } from '../interpreter/plan-values';
+import { FileBlobStore } from '../stores/blobs/files';
+import { SqliteDocumentStore } from '../stores/documents/sqlite';
+import { edge, graph, node } from '../testing/graph-builder';
+import { nodeCacheKey } from './cache-key';
+import { resolveCacheHits, type CachePlanDeps } from './cache-plan';
+
+let dir: string;
+let documents: SqliteDocumentStore;
+let blobs: FileBlobStore;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'charlab-cache-plan-'));
+  documents = new SqliteDocumentStore(dir);
+  blobs = new FileBlobStore(dir);
+});
+afterEach(async () => {
+  await documents.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** script → story → frames (one per shot) → clips (one per frame). */
+function film(
+  options: { storyParams?: Record<string, unknown>; framesParams?: object } = {},
+): ExecutionPlan {
+  const doc = graph(
+    [
+      node('script', 'script-input', { text: 'Mira climbs. She looks out.' }),
+      node('story', 'gpt-storyboard', { provider: 'auto', shots: 2, ...options.storyParams }),
+      node('frames', 'sd-lora-frame', { provider: 'auto', ...options.framesParams }),
+      node('clips', 'runway-clip', { provider: 'auto' }),
+    ],
+    [
+      edge('script.text', 'story.script'),
+      edge('story.storyboard', 'frames.storyboard'),
+      edge('frames.frames', 'clips.frames'),
+      edge('story.storyboard', 'clips.storyboard'),
+    ],
+  );
+  return graphSchema.prepare(doc).plan;
+}
+
+function storyboardOf(script: string, shots: number): Storyboard {
+  return {
+    title: script,
+    shots: Array.from({ length: shots }, (_, index) => ({
+      index,
+      description: `${script} #${index}`,
+      prompt: `${script} #${index}`,
+      negativePrompt: '',
+      camera: 'static',
+      durationSec: 1,
+    })),
+  };
+}
+
+async function artifact(text: string, mime: string): Promise<ArtifactRef> {
+  const stored = await blobs.put(Buffer.from(text), mime);
+  return { id: stored.sha256, mime, bytes: stored.bytes, sha256: stored.sha256 };
+}
+
+/**
+ * Runs `plan` the way a worker would on local providers and stores every result in the cache
+ * under the activity shell's key, returning each node's outputs.
+ */
+async function runAsWorker(
+  plan: ExecutionPlan,
+  provider = 'local',
+): Promise<Map<string, Record<string, unknown>>> {
+  const outputs = new Map<string, Record<string, unknown>>();
+  for (const id of plan.order) {
+    const planNode = plan.nodes[id];
+    const step = planNode.step;
+    if (step.kind === 'constant') {
+      outputs.set(id, step.outputs);
+      continue;
+    }
+    const definition = graphSchema.definition(planNode.type)!;
+    const inputs = wireInputs(planNode, outputs);
+    const base = {
+      type: planNode.type,
+      typeVersion: planNode.typeVersion,
+      params: planNode.params,
+    };
+    const store = async (result: Record<string, unknown>, index?: number) => {
+      const reroll = index === undefined ? 0 : (plan.rerolls?.[id]?.[String(index)] ?? 0);
+      const key = nodeCacheKey(
+        definition,
+        { ...base, inputs, index, ...(reroll > 0 ? { reroll } : {}) },
+        provider,
+      );
+      await documents.cache.put({
+        key,
+        nodeType: planNode.type,
+        outputs: result,
+        createdAt: '2026-01-01T00:00:00.000Z',
+      });
+      return result;
+    };
+    if (planNode.type === 'gpt-storyboard') {
+      const storyboard = storyboardOf(String(inputs.script), Number(planNode.params.shots));
+      outputs.set(id, await store({ storyboard }));
+      continue;
+    }
+    const shots = (inputs.storyboard as Storyboard).shots;
+    const items: Record<string, unknown>[] = [];
+    for (let index = 0; index < shots.length; index += 1) {
+      items.push(
+        planNode.type === 'sd-lora-frame'
+          ? await store(
+              { frames: await artifact(`frame ${shots[index].prompt}`, 'image/png') },
+              index,
+            )
+          : await store({ clips: await artifact(`clip ${index}`, 'video/mp4') }, index),
+      );
+    }
+    outputs.set(id, collectItems(step, items));
+  }
+  return outputs;
+}
+
+const deps = (extra: Partial<CachePlanDeps> = {}): CachePlanDeps => ({
+  graph: graphSchema,
+  cache: documents.cache,
+  blobs,
+  workerServices: {},
+  ...extra,
+});
+
+describe('resolveCacheHits', () => {
+  it('answers an unchanged graph whole: every node a cached constant with the stored outputs', async () => {
+    const plan = film();
+    const ran = await runAsWorker(plan);
+    const resolved = await resolveCacheHits(plan, deps());
+    expect(resolved.complete).toBe(true);
+    expect(resolved.cached).toEqual(['story', 'frames', 'clips']);
+    for (const id of resolved.cached) {
+      expect(resolved.plan.nodes[id].step).toMatchObject({
+        kind: 'constant',
+        outputs: ran.get(id),
+      });
+    }
+    // Fan-out nodes carry each item's outputs, reported one node.cached each.
+    const frames = resolved.plan.nodes.frames.step;
+    expect(frames.kind === 'constant' && frames.cached?.items).toHaveLength(2);
+    expect(resolved.plan.nodes.story.step).toMatchObject({ cached: {} });
+    // The compiled plan is left as it was: the run record keeps it.
+    expect(plan.nodes.story.step.kind).toBe('activity');
+  });
+
+  it('recomputes a node whose cached artifact is missing, and everything below it', async () => {
+    const plan = film();
+    const ran = await runAsWorker(plan);
+    const frame = (ran.get('frames')!.frames as ArtifactRef[])[1];
+    await rm(join(blobs.root, frame.id.slice(0, 2), frame.id), { force: true });
+    await rm(join(blobs.root, frame.id), { force: true });
+    expect(await blobs.stat(frame.id)).toBeNull();
+    const resolved = await resolveCacheHits(plan, deps());
+    expect(resolved.cached).toEqual(['story']);
+    expect(resolved.complete).toBe(false);
+    expect(resolved.plan.nodes.frames.step.kind).toBe('activity');
+  });
+
+  it('recomputes a node whose cached artifact no longer holds its bytes', async () => {
+    const plan = film();
+    const ran = await runAsWorker(plan);
+    const clip = (ran.get('clips')!.clips as ArtifactRef[])[0];
+    const path = await blobs.toLocalFile(clip.id);
+    // Same length, other bytes: only the hash can tell.
+    await writeFile(path, Buffer.from('clip X'));
+    const resolved = await resolveCacheHits(plan, deps());
+    expect(resolved.cached).toEqual(['story', 'frames']);
+    expect(resolved.plan.nodes.clips.step.kind).toBe('activity');
+  });
+
+  it('recomputes a node whose param changed and everything downstream of it', async () => {
+    await runAsWorker(film());
+    const changed = film({ storyParams: { shots: 3 } });
+    const resolved = await resolveCacheHits(changed, deps());
+    expect(resolved.cached).toEqual([]);
+    expect(resolved.plan).toBe(changed);
+    // A change at the bottom keeps everything above it.
+    const lastChanged = film({ framesParams: { seed: 7 } });
+    const partly = await resolveCacheHits(lastChanged, deps());
+    expect(partly.cached).toEqual(['story']);
+  });
+
+  it('recomputes when `auto` resolves to another provider on the workers', async () => {
+    const plan = film();
+    await runAsWorker(plan);
+    const withOpenai = await resolveCacheHits(
+      plan,
+      deps({ workerServices: { openai: { apiKey: 'sk-test' } } }),
+    );
+    expect(withOpenai.cached).toEqual([]);
+    // Workers the server cannot vouch for: `auto` with a real provider is left to them.
+    const unknownWorkers = await resolveCacheHits(plan, deps({ workerServices: undefined }));
+    expect(unknownWorkers.cached).toEqual([]);
+  });
+
+  it('recomputes a node whose provider is named explicitly', async () => {
+    await runAsWorker(film());
+    // Asked for OpenAI on workers without it: the worker refuses, with its own error.
+    const explicit = film({ storyParams: { provider: 'openai' } });
+    expect((await resolveCacheHits(explicit, deps())).cached).toEqual([]);
+    // With OpenAI configured, the key is OpenAI's, which the local run never stored.
+    const configured = await resolveCacheHits(
+      explicit,
+      deps({ workerServices: { openai: { apiKey: 'sk-test' } } }),
+    );
+    expect(configured.cached).toEqual([]);
+    // `local` is local on any worker, so it resolves without knowing the workers.
+    const local = film({ storyParams: { provider: 'local' } });
+    await runAsWorker(local);
+    expect((await resolveCacheHits(local, deps({ workerServices: undefined }))).cached).toEqual([
+      'story',
+    ]);
+  });
+
+  it('recomputes a node whose type version was bumped', async () => {
+    const plan = film();
+    await runAsWorker(plan);
+    const bumped = structuredClone(plan);
+    bumped.nodes.frames.typeVersion += 1;
+    expect((await resolveCacheHits(bumped, deps())).cached).toEqual(['story']);
+  });
+
+  it('leaves forced nodes (rerun from a node) and regenerated items to the workflow', async () => {
+    const plan = film();
+    await runAsWorker(plan);
+    const forced = graphSchema.prepare(
+      graph(
+        [
+          node('script', 'script-input', { text: 'Mira climbs. She looks out.' }),
+          node('story', 'gpt-storyboard', { provider: 'auto', shots: 2 }),
+          node('frames', 'sd-lora-frame', { provider: 'auto' }),
+          node('clips', 'runway-clip', { provider: 'auto' }),
+        ],
+        [
+          edge('script.text', 'story.script'),
+          edge('story.storyboard', 'frames.storyboard'),
+          edge('frames.frames', 'clips.frames'),
+          edge('story.storyboard', 'clips.storyboard'),
+        ],
+      ),
+      { forceRun: ['frames'] },
+    ).plan;
+    expect((await resolveCacheHits(forced, deps())).cached).toEqual(['story']);
+
+    const rerolled: ExecutionPlan = { ...plan, rerolls: { frames: { '1': 1 } } };
+    expect((await resolveCacheHits(rerolled, deps())).cached).toEqual(['story']);
+    // Once the regenerated item is stored, the same regenerate is a hit like any other.
+    await runAsWorker(rerolled);
+    expect((await resolveCacheHits(rerolled, deps())).complete).toBe(true);
+  });
+});
