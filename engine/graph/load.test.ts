@@ -173,7 +173,8 @@ describe('loadGraph: errors', () => {
     }));
     const errors = errorsOf(loadGraph(minimal({ nodes, edges })));
     expect(errors.map((e) => e.code)).toEqual(['too_many_nodes', 'too_many_edges']);
-    expect(errors[0].message).toContain('501 nodes, over the limit of 500');
+    expect(errors[0].message).toContain('1,001 nodes, over the limit of 1,000');
+    expect(errors[1].message).toContain('4,001 edges, over the limit of 4,000');
     // At the limit is fine.
     expect(
       loadGraph(

@@ -199,13 +199,13 @@ function checkCounts(doc: Json): ValidationProblem[] {
   if (Array.isArray(doc.nodes) && doc.nodes.length > LIMITS.maxNodes) {
     problems.push({
       code: 'too_many_nodes',
-      message: `the graph has ${doc.nodes.length} nodes, over the limit of ${LIMITS.maxNodes}: split it into smaller graphs`,
+      message: `the graph has ${doc.nodes.length.toLocaleString('en')} nodes, over the limit of ${LIMITS.maxNodes.toLocaleString('en')}: split it into smaller graphs`,
     });
   }
   if (Array.isArray(doc.edges) && doc.edges.length > LIMITS.maxEdges) {
     problems.push({
       code: 'too_many_edges',
-      message: `the graph has ${doc.edges.length} edges, over the limit of ${LIMITS.maxEdges}: split it into smaller graphs`,
+      message: `the graph has ${doc.edges.length.toLocaleString('en')} edges, over the limit of ${LIMITS.maxEdges.toLocaleString('en')}: split it into smaller graphs`,
     });
   }
   return problems;

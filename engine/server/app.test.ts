@@ -296,7 +296,7 @@ describe.skipIf(skip)('HTTP API', () => {
 
       const many = graphDoc(
         'Many',
-        Array.from({ length: 501 }, (_, i) => ({ id: `s${i}`, type: 'script-input' })),
+        Array.from({ length: 1_001 }, (_, i) => ({ id: `s${i}`, type: 'script-input' })),
         [],
       );
       const nodes = await inject({

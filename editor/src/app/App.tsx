@@ -4,7 +4,7 @@ import { api } from '../api/client';
 import type { HealthInfo } from '../api/types';
 import { CharactersPage } from '../characters/CharactersPage';
 import { StudioPage } from '../canvas/StudioPage';
-import { LAST_WORKFLOW_KEY } from '../canvas/useWorkflowSession';
+import { LAST_WORKFLOW_KEY, prefetchWorkflow } from '../canvas/useWorkflowSession';
 import { TemplatesPage } from '../templates/TemplatesPage';
 import { ToastProvider } from '../ui/toasts';
 import { WorkflowsPage } from '../workflows/WorkflowsPage';
@@ -14,7 +14,12 @@ import { parseRoute } from '../state/routes';
 import './App.css';
 
 function useRoute(): Route {
-  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  const [route, setRoute] = useState(() => {
+    const first = parseRoute(window.location.hash);
+    // The page opens on a workflow: fetch it alongside the node types, not after them.
+    if (first.page === 'studio' && first.workflowId) prefetchWorkflow(first.workflowId);
+    return first;
+  });
   useEffect(() => {
     const onChange = () => setRoute(parseRoute(window.location.hash));
     window.addEventListener('hashchange', onChange);

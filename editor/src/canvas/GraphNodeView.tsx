@@ -4,7 +4,7 @@
  * "3/8" fan-out count, cached badge, error text), validation problems and the node's outputs.
  * Memoised; reads run state by node id, so a progress event repaints only its own node.
  */
-import { Handle, Position, useConnection } from '@xyflow/react';
+import { Handle, Position } from '@xyflow/react';
 import type { NodeProps } from '@xyflow/react';
 import { memo, useCallback, useMemo } from 'react';
 import type { CSSProperties } from 'react';
@@ -16,30 +16,11 @@ import { OutputPreview } from '../runs/OutputPreview';
 import { useStore } from '../ui/store';
 import { NODE_STATUS_LABEL, fanOutCount, mergeItemOutputs, previewOutputs } from '../runs/run-view';
 import { portKind } from './catalog';
-import type { DragOrigin } from './connection';
 import { handleAccepts } from './connection';
+import { useDragOrigin } from './drag-origin';
 import type { FlowNode } from './flow-mapping';
 import { useNodeExposed, useNodeProblems, useNodeRun, useStudio } from './studio-context';
 import './GraphNodeView.css';
-
-/** The handle a connection is being dragged from, as one comparable string (or null). */
-function useDragOrigin(): DragOrigin | null {
-  const key = useConnection((c) =>
-    c.inProgress && c.fromHandle
-      ? [
-          c.fromHandle.nodeId,
-          String(c.fromNode.data.type),
-          c.fromHandle.id ?? '',
-          c.fromHandle.type,
-        ].join('\u0000')
-      : null,
-  );
-  return useMemo(() => {
-    if (!key) return null;
-    const [nodeId, nodeType, handleId, handleType] = key.split('\u0000');
-    return { nodeId, nodeType, handleId, handleType: handleType as 'source' | 'target' };
-  }, [key]);
-}
 
 function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const { catalog, openImages, regenerateShot, run: runStore } = useStudio();

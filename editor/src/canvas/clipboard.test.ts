@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { characterShort } from '../test/fixtures';
+import { graphSchema } from '../../../nodes/definitions';
 import { copySelection, parsePaste, placeFragment } from './clipboard';
 
 describe('clipboard', () => {
@@ -13,7 +14,7 @@ describe('clipboard', () => {
       'e-script-story',
       'e-story-merge',
     ]);
-    const pasted = parsePaste(text);
+    const pasted = parsePaste(text, graphSchema);
     expect(pasted.kind).toBe('graph');
     if (pasted.kind === 'graph') expect(pasted.fragment.nodes).toEqual(parsed.nodes);
   });
@@ -31,6 +32,7 @@ describe('clipboard', () => {
         ],
         edges: [],
       }),
+      graphSchema,
     );
     expect(result.kind).toBe('graph');
     if (result.kind === 'graph')
@@ -46,15 +48,16 @@ describe('clipboard', () => {
         nodes: [{ id: 's', type: 'script-input', position: { x: 0, y: 0 }, data: { text: 'Hi.' } }],
         links: [],
       }),
+      graphSchema,
     );
     expect(result).toMatchObject({ kind: 'graph', migratedFrom: 0 });
     if (result.kind === 'graph') expect(result.fragment.nodes[0].params.text).toBe('Hi.');
   });
 
   it('lets ordinary text through and reports broken graph JSON with every problem', () => {
-    expect(parsePaste('hello world').kind).toBe('not-graph');
-    expect(parsePaste('{"a": 1}').kind).toBe('not-graph');
-    expect(parsePaste('{"nodes": [').kind).toBe('problems');
+    expect(parsePaste('hello world', graphSchema).kind).toBe('not-graph');
+    expect(parsePaste('{"a": 1}', graphSchema).kind).toBe('not-graph');
+    expect(parsePaste('{"nodes": [', graphSchema).kind).toBe('problems');
     const broken = parsePaste(
       JSON.stringify({
         schema: 'character-lab/graph',
@@ -72,6 +75,7 @@ describe('clipboard', () => {
         ],
         edges: [{ id: 'e', source: 'a' }],
       }),
+      graphSchema,
     );
     expect(broken.kind).toBe('problems');
     if (broken.kind === 'problems') expect(broken.problems.length).toBeGreaterThanOrEqual(2);

@@ -6,7 +6,7 @@
 import { serializeGraph } from '../../../engine/graph/canonical';
 import { GRAPH_SCHEMA_ID, GRAPH_VERSION } from '../../../engine/graph/document';
 import type { GraphDocument, GraphEdge, GraphNode } from '../../../engine/graph/document';
-import { graphSchema } from '../../../nodes/definitions';
+import type { GraphSchema } from '../../../engine/graph/schema';
 import type { GraphProblem } from '../api/types';
 import { uniqueId } from './catalog';
 
@@ -43,11 +43,30 @@ export type PasteResult =
   /** Plain text that is not meant as a graph: let the paste go wherever it was going. */
   | { kind: 'not-graph' };
 
+let schemaLoad: Promise<Pick<GraphSchema, 'load'>> | undefined;
+
+/**
+ * The engine's graph loader, fetched on first use: building it defines and checks every node
+ * type's schemas, work the studio's first render should not wait for (see bench/RESULTS.md).
+ */
+export function loadGraphSchema(): Promise<Pick<GraphSchema, 'load'>> {
+  schemaLoad ??= import('../../../nodes/definitions').then((module) => module.graphSchema);
+  return schemaLoad;
+}
+
 /**
  * Reads pasted text. Anything that is not JSON shaped like a graph is `not-graph`; JSON that
  * means to be a graph but is broken comes back with every problem.
  */
-export function parsePaste(text: string): PasteResult {
+export function parsePaste(text: string, schema: Pick<GraphSchema, 'load'>): PasteResult {
+  const read = readPaste(text);
+  return read.kind === 'document' ? loadPasted(read.doc, schema) : read;
+}
+
+/** The synchronous half of `parsePaste`: is it meant as a graph, and is it JSON at all? */
+export function readPaste(
+  text: string,
+): Exclude<PasteResult, { kind: 'graph' }> | { kind: 'document'; doc: Record<string, unknown> } {
   const trimmed = text.trim();
   if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return { kind: 'not-graph' };
   let value: unknown;
@@ -66,8 +85,15 @@ export function parsePaste(text: string): PasteResult {
     };
   }
   const doc = asDocument(value);
-  if (!doc) return { kind: 'not-graph' };
-  const loaded = graphSchema.load(doc);
+  return doc ? { kind: 'document', doc } : { kind: 'not-graph' };
+}
+
+/** Loads a pasted document with the engine's loader (migrations, strict parse). */
+export function loadPasted(
+  doc: Record<string, unknown>,
+  schema: Pick<GraphSchema, 'load'>,
+): Exclude<PasteResult, { kind: 'not-graph' }> {
+  const loaded = schema.load(doc);
   if (!loaded.ok) return { kind: 'problems', problems: loaded.errors };
   return {
     kind: 'graph',

@@ -10,7 +10,7 @@ import { useEffect, useLayoutEffect, useRef } from 'react';
 import type { RefObject } from 'react';
 import { isTypingTarget } from '../ui/shortcuts';
 import { useToasts } from '../ui/toasts';
-import { copySelection, parsePaste } from './clipboard';
+import { copySelection, loadGraphSchema, loadPasted, readPaste } from './clipboard';
 import type { EditorAction, EditorState } from './editor-state';
 import { selectedNodeIds } from './editor-state';
 import { toGraphEdge, toGraphNode } from './flow-mapping';
@@ -47,9 +47,18 @@ export function useClipboard(options: {
     const onPaste = (event: ClipboardEvent) => {
       if (isTypingTarget(event.target) || document.querySelector('.dialog')) return;
       const text = event.clipboardData?.getData('text/plain') ?? '';
-      const result = parsePaste(text);
-      if (result.kind === 'not-graph') return;
+      const read = readPaste(text);
+      if (read.kind === 'not-graph') return;
+      // Decided now, while the event is live; the loader may still be on its way.
       event.preventDefault();
+      void loadGraphSchema().then((schema) => pasteGraph(text, read, schema));
+    };
+    const pasteGraph = (
+      text: string,
+      read: Exclude<ReturnType<typeof readPaste>, { kind: 'not-graph' }>,
+      schema: Parameters<typeof loadPasted>[1],
+    ) => {
+      const result = read.kind === 'document' ? loadPasted(read.doc, schema) : read;
       const { dispatch, pointer, onPasteProblems } = latest.current;
       if (result.kind === 'problems') {
         onPasteProblems(text);

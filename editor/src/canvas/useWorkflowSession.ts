@@ -23,6 +23,35 @@ export interface WorkflowSession {
 
 let sessionCounter = 0;
 
+type LoadedWorkflow = Awaited<ReturnType<typeof api.getWorkflow>>;
+
+let prefetched: { workflowId: string; at: number; load: Promise<LoadedWorkflow> } | undefined;
+
+/** A prefetched copy older than this is not handed out (someone may have saved since). */
+const PREFETCH_FRESH_MS = 10_000;
+
+/**
+ * Starts fetching a workflow before the studio can show it (the app shell calls this for the
+ * route it opens with, while the node types load), so the two requests overlap instead of
+ * queueing one behind the other. The first session for that id takes it; later ones fetch anew.
+ */
+export function prefetchWorkflow(workflowId: string): void {
+  if (prefetched?.workflowId === workflowId) return;
+  const load = api.getWorkflow(workflowId);
+  // Failures are reported by the session that takes it, not here.
+  load.catch(() => undefined);
+  prefetched = { workflowId, at: Date.now(), load };
+}
+
+function takeWorkflow(workflowId: string): Promise<LoadedWorkflow> {
+  const taken =
+    prefetched?.workflowId === workflowId && Date.now() - prefetched.at < PREFETCH_FRESH_MS
+      ? prefetched.load
+      : undefined;
+  prefetched = undefined;
+  return taken ?? api.getWorkflow(workflowId);
+}
+
 export function useWorkflowSession(workflowId: string | null): {
   /** The loaded workflow, once it is the route's (null while it loads). */
   session: WorkflowSession | null;
@@ -39,7 +68,7 @@ export function useWorkflowSession(workflowId: string | null): {
     if (workflowId && own.current.has(workflowId)) return;
     let alive = true;
     const load = workflowId
-      ? api.getWorkflow(workflowId).then((record) => ({
+      ? takeWorkflow(workflowId).then((record) => ({
           doc: record.graph,
           workflowId: record.id,
           revision: record.revision,
