@@ -9,6 +9,7 @@ export default defineConfig({
       'nodes/**/*.test.ts',
       'workflows/**/*.test.ts',
       'editor/src/**/*.test.{ts,tsx}',
+      'bench/**/*.test.ts',
     ],
     globalSetup: ['engine/testing/global-setup.ts'],
     testTimeout: 60_000,

@@ -6,9 +6,11 @@
  * (268 % on a three-clip concat).
  */
 import { execFile } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import ffmpeg from 'fluent-ffmpeg';
 import { NonRetryableNodeError } from '../worker/node-api';
 import type { MediaTools } from '../config';
+import { demuxerFor, FILE_ONLY_PROTOCOLS, sniffMedia } from '../server/media-sniff';
 
 /** Where the binaries are: FFMPEG_PATH / FFPROBE_PATH or the PATH names (engine/config.ts). */
 export type FfmpegBinaries = MediaTools;
@@ -147,6 +149,13 @@ export interface MediaProbe {
   fps?: number;
   videoCodec?: string;
   pixelFormat?: string;
+  /** H.264/HEVC profile and level: clips joined by stream copy must share them (one header). */
+  videoProfile?: string;
+  videoLevel?: number;
+  /** The video stream's time base, e.g. `1/12288`: the concat demuxer needs one for all. */
+  timeBase?: string;
+  /** e.g. `1:1`; absent when the file does not say. */
+  sampleAspectRatio?: string;
   audioCodec?: string;
 }
 
@@ -175,6 +184,47 @@ export async function probe(
   }
 }
 
+/**
+ * The input options every ffmpeg and ffprobe call on a media file gets: the demuxer of the
+ * type its bytes say it is (`-f`), and no protocol but `file`. Without them ffmpeg probes the
+ * content itself, and a file that starts like MP3 (ID3), MP4 (ftyp) or WAV (RIFF) and goes on
+ * as an HLS, DASH, ffconcat or SDP playlist gets a demuxer that opens the files and URLs it
+ * names. A file whose bytes are none of the accepted types is not read at all.
+ */
+export async function pinnedInputOptions(file: string): Promise<string[]> {
+  const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
+    throw new ProbeFailure(
+      error.code === 'ENOENT' ? 'No such file or directory' : 'the file cannot be opened',
+    );
+  });
+  let head: Buffer;
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    head = buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  const media = sniffMedia(head);
+  if (!media) {
+    throw new ProbeFailure(
+      'not a supported media file (its bytes are none of PNG, JPEG, WebP, MP4, MOV, WebM, MP3, WAV, Ogg)',
+    );
+  }
+  return ['-f', demuxerFor(media.mime), '-protocol_whitelist', FILE_ONLY_PROTOCOLS];
+}
+
+/**
+ * ffprobe names the file it read in its messages: a server temp path (`/tmp/charlab-upload-…`)
+ * says nothing to a user and tells an attacker where uploads live.
+ */
+export function withoutPaths(detail: string, file: string): string {
+  return detail
+    .split(file)
+    .join('the file')
+    .replace(/(?:[A-Za-z]:)?(?:[/\\][\w.@+-]+){2,}/g, 'the file');
+}
+
 /** ffprobe could not read a file; `detail` is its last stderr line. */
 class ProbeFailure extends Error {
   constructor(readonly detail: string) {
@@ -184,10 +234,11 @@ class ProbeFailure extends Error {
 
 async function probeOrThrowDetail(file: string, binaries: FfmpegBinaries): Promise<MediaProbe> {
   await assertBinary(binaries.ffprobePath, 'ffprobe');
+  const input = await pinnedInputOptions(file);
   ffmpeg.setFfprobePath(binaries.ffprobePath);
   const data = await new Promise<ffmpeg.FfprobeData>((resolve, reject) => {
-    ffmpeg.ffprobe(file, (error: Error | null, result: ffmpeg.FfprobeData) => {
-      if (error) reject(new ProbeFailure(lastMeaningfulLine(error.message)));
+    ffmpeg.ffprobe(file, input, (error: Error | null, result: ffmpeg.FfprobeData) => {
+      if (error) reject(new ProbeFailure(withoutPaths(lastMeaningfulLine(error.message), file)));
       else resolve(result);
     });
   });
@@ -206,6 +257,14 @@ async function probeOrThrowDetail(file: string, binaries: FfmpegBinaries): Promi
       : {}),
     ...(video?.codec_name ? { videoCodec: video.codec_name } : {}),
     ...(video?.pix_fmt ? { pixelFormat: video.pix_fmt } : {}),
+    ...(video?.profile !== undefined ? { videoProfile: String(video.profile) } : {}),
+    ...(positiveNumber(video?.level) !== undefined
+      ? { videoLevel: positiveNumber(video?.level) }
+      : {}),
+    ...(video?.time_base ? { timeBase: String(video.time_base) } : {}),
+    ...(video?.sample_aspect_ratio && video.sample_aspect_ratio !== 'N/A'
+      ? { sampleAspectRatio: video.sample_aspect_ratio }
+      : {}),
     ...(audio?.codec_name ? { audioCodec: audio.codec_name } : {}),
   };
 }
@@ -274,6 +333,8 @@ export async function readImageInfo(
   if (!info.hasVideo || !info.width || !info.height || !info.videoCodec) {
     throw fail(`ffprobe: no picture in ${info.formatName} data`);
   }
+  // probeOrThrowDetail sniffed the same bytes already: this cannot refuse what it accepted.
+  const input = await pinnedInputOptions(file);
   try {
     await runFfmpeg({
       binaries,
@@ -281,13 +342,15 @@ export async function readImageInfo(
       build: (command) =>
         command
           .input(file)
-          .inputOptions(['-v', 'error', '-xerror'])
+          .inputOptions(['-v', 'error', '-xerror', ...input])
           .output('-')
           .outputOptions(['-frames:v', '1', '-f', 'null']),
     });
   } catch (error) {
     if (error instanceof FfmpegError)
-      throw fail(`ffmpeg: ${error.stderrTail.split('\n').slice(-2).join(' ') || error.message}`);
+      throw fail(
+        `ffmpeg: ${withoutPaths(error.stderrTail.split('\n').slice(-2).join(' ') || error.message, file)}`,
+      );
     throw error;
   }
   return { width: info.width, height: info.height, codec: info.videoCodec };

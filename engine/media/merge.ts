@@ -3,6 +3,8 @@
  * letterbox/pillarbox, square pixels, constant frame rate, yuv420p, common timebase), then
  * joined by the concat filter or by a chain of xfade crossfades; optional music mixed in and
  * trimmed to the picture; optional subtitles burned in. Recipes: reference/providers.md §D.3.
+ * When every clip already is what that would make and nothing is to be mixed, burned or faded,
+ * the clips are joined by the concat demuxer with stream copy instead: no decode, no encode.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,6 +51,8 @@ export interface MergePlan {
   /** The crossfade actually used (shortened when a clip is too short for the one asked). */
   crossfadeSec: number;
   durationSec: number;
+  /** Joined by stream copy (concat demuxer, `-c copy`): no filter graph, nothing re-encoded. */
+  streamCopy?: boolean;
 }
 
 const AUDIO_FORMAT = 'aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo';
@@ -173,6 +177,7 @@ export async function mergeClips(options: MergeOptions): Promise<MergePlan> {
     subtitlesFile = join(options.workDir, 'subtitles.srt');
     await writeFile(subtitlesFile, toSrt(cues), 'utf8');
   }
+  if (cues.length === 0 && canStreamCopy(options)) return copyClips(options);
   const plan = planMerge(options, subtitlesFile);
   await runFfmpeg({
     binaries: options.binaries,
@@ -186,28 +191,103 @@ export async function mergeClips(options: MergeOptions): Promise<MergePlan> {
       command
         .complexFilter(plan.filterGraph)
         .output(options.output)
-        .outputOptions([
-          '-map',
-          `[${plan.videoLabel}]`,
-          ...(plan.audioLabel
-            ? ['-map', `[${plan.audioLabel}]`, '-c:a', 'aac', '-b:a', '192k']
-            : []),
-          '-c:v',
-          'libx264',
-          '-preset',
-          'veryfast',
-          '-crf',
-          String(options.crf),
-          '-pix_fmt',
-          'yuv420p',
-          '-r',
-          String(options.fps),
-          '-movflags',
-          '+faststart',
-        ]);
+        .outputOptions(mergeOutputOptions(plan, options));
     },
   });
   return plan;
+}
+
+/**
+ * The encoder settings of a merge that re-encodes: one list, so the benchmark's plain ffmpeg
+ * command (bench/media.ts) uses exactly what the merge uses.
+ */
+export function mergeOutputOptions(
+  plan: Pick<MergePlan, 'videoLabel' | 'audioLabel'>,
+  options: Pick<MergeOptions, 'crf' | 'fps'>,
+): string[] {
+  return [
+    '-map',
+    `[${plan.videoLabel}]`,
+    ...(plan.audioLabel ? ['-map', `[${plan.audioLabel}]`, '-c:a', 'aac', '-b:a', '192k'] : []),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    String(options.crf),
+    '-pix_fmt',
+    'yuv420p',
+    '-r',
+    String(options.fps),
+    '-movflags',
+    '+faststart',
+  ];
+}
+
+/** Frame rates closer than this are the same rate (ffprobe reports 24 as 24 or 24000/1000). */
+const FPS_TOLERANCE = 0.001;
+
+/**
+ * True when re-encoding could only lose quality: every clip is H.264 yuv420p with square
+ * pixels at exactly the requested size and frame rate, all share one time base, profile and
+ * level (the concat demuxer keeps the first clip's stream header for all of them), none has
+ * sound of its own, and there is no music, crossfade or subtitle to put in. The copy keeps the
+ * clips' own quality, so `crf` does not apply to it.
+ */
+export function canStreamCopy(
+  options: Pick<MergeOptions, 'clips' | 'audio' | 'width' | 'height' | 'fps' | 'crossfadeSec'>,
+): boolean {
+  const { clips } = options;
+  if (clips.length === 0 || options.audio) return false;
+  const durations = clips.map((c) => c.probe.durationSec);
+  if (effectiveCrossfade(options.crossfadeSec, durations) > 0) return false;
+  const first = clips[0].probe;
+  return clips.every(({ probe }) => {
+    const square =
+      probe.sampleAspectRatio === undefined ||
+      probe.sampleAspectRatio === '1:1' ||
+      probe.sampleAspectRatio === '0:1';
+    return (
+      !probe.hasAudio &&
+      probe.videoCodec === 'h264' &&
+      probe.pixelFormat === 'yuv420p' &&
+      square &&
+      probe.width === options.width &&
+      probe.height === options.height &&
+      Math.abs(probe.fps - options.fps) < FPS_TOLERANCE &&
+      probe.timeBase !== undefined &&
+      probe.timeBase === first.timeBase &&
+      probe.videoProfile === first.videoProfile &&
+      probe.videoLevel === first.videoLevel
+    );
+  });
+}
+
+/** The concat demuxer's list file: one `file '…'` line per clip, quotes escaped as it reads them. */
+export function concatList(files: readonly string[]): string {
+  return files.map((file) => `file '${file.replaceAll("'", "'\\''")}'\n`).join('');
+}
+
+async function copyClips(options: MergeOptions): Promise<MergePlan> {
+  const list = join(options.workDir, 'concat.txt');
+  await writeFile(list, concatList(options.clips.map((c) => c.file)), 'utf8');
+  const durationSec = options.clips.reduce((sum, c) => sum + c.probe.durationSec, 0);
+  await runFfmpeg({
+    binaries: options.binaries,
+    what: `joining ${options.clips.length} clip${options.clips.length === 1 ? '' : 's'}`,
+    signal: options.signal,
+    expectedDurationSec: durationSec,
+    onProgress: options.onProgress,
+    build: (command) => {
+      command
+        .input(list)
+        // -safe 0: the list names absolute paths (our own scratch files, never user input).
+        .inputOptions(['-f', 'concat', '-safe', '0'])
+        .output(options.output)
+        .outputOptions(['-map', '0:v', '-c', 'copy', '-movflags', '+faststart']);
+    },
+  });
+  return { filterGraph: '', videoLabel: '0:v', crossfadeSec: 0, durationSec, streamCopy: true };
 }
 
 /** Seconds for a filter option: millisecond precision, no exponent notation. */
