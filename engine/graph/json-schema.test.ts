@@ -3,6 +3,7 @@ import { NODE_DEFINITIONS } from '../../nodes/definitions';
 import { gptStoryboard } from '../../nodes/gpt-storyboard/definition';
 import { imageInput } from '../../nodes/image-input/definition';
 import type { NodeDefinition } from './define-node';
+import { LIMITS } from './document';
 import { describeNodeTypes, graphDocumentJsonSchema, nodeParamsJsonSchema } from './json-schema';
 import { TEST_REGISTRY } from '../testing/test-registry';
 import { createRegistry } from './schema';
@@ -27,7 +28,9 @@ describe('graphDocumentJsonSchema', () => {
       'schema',
       'version',
     ]);
-    expect(JSON.stringify(schema)).toContain('"maxItems":500');
+    // The document limits (LIMITS in document.ts) reach the schema editors validate against.
+    expect(JSON.stringify(schema)).toContain(`"nodes":{"maxItems":${LIMITS.maxNodes}`);
+    expect(JSON.stringify(schema)).toContain(`"edges":{"maxItems":${LIMITS.maxEdges}`);
   });
 });
 

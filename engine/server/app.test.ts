@@ -157,7 +157,10 @@ describe.skipIf(skip)('HTTP API', () => {
     });
 
     it('never sends a provider key, even when a message would quote one', async () => {
-      const key = 'sk-test-0123456789abcdef';
+      // A configured key is hidden whatever it looks like; a key-shaped string (sk-…) is hidden
+      // even when no longer configured (an old key after a restart with new ones).
+      const key = 'lab-provider-secret-0123456789';
+      const oldKey = 'sk-test-0123456789abcdef';
       const keyed = serverWith({});
       // A second server whose engine holds a key: same stores, different provider config.
       const withKey = buildServer({
@@ -165,21 +168,22 @@ describe.skipIf(skip)('HTTP API', () => {
         providers: { ...lab.engine.providers, services: { openai: { apiKey: key } } },
       });
       extraServers.push(withKey);
-      const graph = graphDoc('Leaky', [{ id: 'n', type: key }], []);
-      const plain = await keyed.app.inject({
-        method: 'POST',
-        url: '/api/graphs/validate',
-        payload: { graph },
-      });
-      expect(plain.body).toContain(key); // without a configured key there is nothing to hide
-      const response = await withKey.app.inject({
-        method: 'POST',
-        url: '/api/graphs/validate',
-        payload: { graph },
-      });
+      const validate = (server: LabServer, type: string) =>
+        server.app.inject({
+          method: 'POST',
+          url: '/api/graphs/validate',
+          payload: { graph: graphDoc('Leaky', [{ id: 'n', type }], []) },
+        });
+      // The message quotes the type, so a key given as a type would be sent if not hidden.
+      const plain = await validate(keyed, 'lab-ordinary-type-name');
+      expect(plain.body).toContain('lab-ordinary-type-name');
+      const response = await validate(withKey, key);
       expect(response.json().errors[0].code).toBe('unknown_node_type');
       expect(response.body).not.toContain(key);
       expect(response.body).toContain('[redacted]');
+      const shaped = await validate(keyed, oldKey);
+      expect(shaped.json().errors[0].code).toBe('unknown_node_type');
+      expect(shaped.body).not.toContain(oldKey);
     });
   });
 

@@ -35,7 +35,7 @@ export const consistencyCheck = defineNode({
       // Version 1 judged every character by one fixed default, 0.6. Version 2 uses the
       // character's calibrated threshold (the gate's), so the old default becomes "calibrated";
       // a threshold the user chose stays theirs.
-      name: 'threshold-default-to-calibrated',
+      name: '0002-threshold-default-to-calibrated',
       to: 2,
       up: (params) => (params.threshold === 0.6 ? { ...params, threshold: 0 } : params),
     },
