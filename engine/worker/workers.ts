@@ -128,6 +128,11 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
         await Worker.create({
           ...common,
           workflowBundle: { codePath: await workflowBundlePath() },
+          // A workflow's next task first goes to the worker that ran its last one (sticky
+          // queue) and moves to any worker only after this timeout. When that worker died with
+          // its server, the default 10 s is 10 s of a run standing still after the restart;
+          // replaying a history elsewhere costs far less.
+          stickyQueueScheduleToStartTimeout: '2 seconds',
           // Local activities run on the worker that runs the workflow: the interpreter reports
           // its events this way (engine/interpreter/run-graph.ts).
           activities: reportActivities,
