@@ -118,7 +118,33 @@ function parseInput(
       message: `a graph document is a JSON object with "schema": "${GRAPH_SCHEMA_ID}", got ${describeJsonType(value)}: export the graph again from the studio`,
     });
   }
+  if (nestsDeeperThan(value, MAX_DOCUMENT_DEPTH)) {
+    return fail({
+      code: 'document_too_deep',
+      message: `the graph nests deeper than ${MAX_DOCUMENT_DEPTH} levels of objects and arrays (a graph document needs about ten): flatten the deeply nested value, or export the graph again from the studio`,
+    });
+  }
   return { ok: true, value };
+}
+
+/**
+ * How deeply a document may nest. JSON.parse takes any depth, but the recursive code that
+ * walks a document afterwards (structuredClone in the migrations, zod) overflows the stack a
+ * few thousand levels down, which would surface as a RangeError instead of a problem. The
+ * server caps JSON bodies at the same depth before parsing (engine/server/graph-input.ts).
+ */
+const MAX_DOCUMENT_DEPTH = 100;
+
+/** Whether plain JSON data nests objects/arrays deeper than `max`; iterative, so any depth is safe. */
+function nestsDeeperThan(root: unknown, max: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value: root, depth: 1 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.depth > max) return true;
+    for (const child of Object.values(next.value))
+      pending.push({ value: child, depth: next.depth + 1 });
+  }
+  return false;
 }
 
 function describeJsonType(value: unknown): string {

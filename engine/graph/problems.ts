@@ -14,6 +14,7 @@ export type ProblemCode =
   // loading (load.ts)
   | 'invalid_json'
   | 'document_too_large'
+  | 'document_too_deep'
   | 'too_many_nodes'
   | 'too_many_edges'
   | 'unsupported_version'

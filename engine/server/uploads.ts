@@ -161,7 +161,11 @@ export async function imagePartBytes(
   try {
     return await part.toBuffer();
   } catch (error) {
-    if ((error as { code?: unknown } | null)?.code !== 'FST_REQ_FILE_TOO_LARGE') throw error;
+    const code = (error as { code?: unknown } | null)?.code;
+    // busboy closes a file part the body ended inside of without an error of its own; reading
+    // it then fails with Node's "Premature close" (found by engine/server/routes.fuzz.test.ts).
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE') throw truncatedUpload();
+    if (code !== 'FST_REQ_FILE_TOO_LARGE') throw error;
     throw new LabError(
       'payload_too_large',
       `${describeFile(part.filename)} is over the ${formatMegabytes(limitBytes)} limit for images: ` +

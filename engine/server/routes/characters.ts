@@ -362,7 +362,8 @@ async function readCharacterForm(
     if (part.type === 'file') {
       const style = part.fieldname === 'styleImages' || part.fieldname === 'styleImages[]';
       if (!style && part.fieldname !== 'images' && part.fieldname !== 'images[]') {
-        await part.toBuffer(); // drain it, then refuse
+        // Drain it, then refuse; a part cut short answers 400 invalid_multipart, not 500.
+        await imagePartBytes(part, imageLimitBytes);
         throw new LabError(
           'invalid_request',
           `unexpected file field "${part.fieldname}": send reference images as "images" and style references as "styleImages"`,
