@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine } from '../engine/engine';
+import { testEnv } from '../engine/testing/engine-harness';
 import type { Engine } from '../engine/engine-types';
 import { benchImplementations, benchSchema } from './bench-nodes';
 
@@ -19,25 +20,16 @@ export interface BenchEngine {
   close(): Promise<void>;
 }
 
-/** The environment of a bench engine: provider keys and service URLs cleared (local everything). */
+/**
+ * The environment of a bench engine: a test engine's (local providers, embedded stores, its own
+ * task queues), on the Temporal server `extra` names or a dev server it launches.
+ */
 export function benchEnv(dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    LAB_DATA_DIR: dataDir,
+  const env = testEnv(dataDir, {
+    TEMPORAL_ADDRESS: undefined,
     LAB_TASK_QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}-`,
     ...extra,
-  };
-  for (const key of [
-    'OPENAI_API_KEY',
-    'SD_API_URL',
-    'RUNWAY_API_KEY',
-    'MONGODB_URL',
-    'S3_ENDPOINT',
-    'QDRANT_URL',
-    'LAB_REDIS_URL',
-  ]) {
-    if (!(key in extra)) delete env[key];
-  }
+  });
   if (!env.TEMPORAL_ADDRESS) delete env.TEMPORAL_ADDRESS;
   return env;
 }

@@ -43,6 +43,7 @@ export function testEnv(dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.
     'MONGODB_URL',
     'S3_ENDPOINT',
     'QDRANT_URL',
+    'LAB_REDIS_URL',
   ]) {
     if (!(key in extra)) delete env[key];
   }
