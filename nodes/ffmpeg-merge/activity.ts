@@ -22,11 +22,18 @@ type Params = z.infer<typeof ffmpegMerge.params>;
 export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) => {
   const refs = requireArtifactList(inputs.clips, 'clips');
   ctx.progress(0, `probing ${refs.length} clips`);
-  const clips = [];
-  for (const [i, ref] of refs.entries()) {
-    const file = await localFileOf(ctx, ref, `clip ${i + 1}`);
-    clips.push({ file, probe: await probeVideo(file, `clip ${i + 1}`, ctx.media) });
-  }
+  // All at once: probing one clip after another cost more than the encode's own overhead
+  // (bench/RESULTS.md, media). A failure is reported for the first bad clip in order.
+  const probed = await Promise.allSettled(
+    refs.map(async (ref, i) => {
+      const file = await localFileOf(ctx, ref, `clip ${i + 1}`);
+      return { file, probe: await probeVideo(file, `clip ${i + 1}`, ctx.media) };
+    }),
+  );
+  const clips = probed.map((result) => {
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  });
 
   let audio: MergeAudio | undefined;
   if (inputs.audio !== undefined && inputs.audio !== null) {
