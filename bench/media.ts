@@ -1,6 +1,6 @@
 /**
  * ffmpeg-merge against plain ffmpeg on the same job. Ours is what the node does: probe every
- * clip (sequentially, as nodes/ffmpeg-merge/activity.ts does), then `mergeClips`. Plain is one
+ * clip (all at once, as nodes/ffmpeg-merge/activity.ts does), then `mergeClips`. Plain is one
  * ffmpeg command line with the very filter graph and encoder options the merge uses
  * (`planMerge`, `mergeOutputOptions`), run with execFile. The two alternate within each round
  * so drift in the machine's load hits both alike.
@@ -61,11 +61,14 @@ export async function makeClips(dir: string, count: number, format: ClipFormat):
   return Array.from({ length: count }, (_, i) => distinct[i % distinct.length]);
 }
 
-async function probeAll(files: readonly string[]): Promise<MergeClip[]> {
-  const clips: MergeClip[] = [];
-  for (const [i, file] of files.entries())
-    clips.push({ file, probe: await probeVideo(file, `clip ${i + 1}`, binaries) });
-  return clips;
+/** Every clip probed at once, as nodes/ffmpeg-merge/activity.ts does. */
+function probeAll(files: readonly string[]): Promise<MergeClip[]> {
+  return Promise.all(
+    files.map(async (file, i) => ({
+      file,
+      probe: await probeVideo(file, `clip ${i + 1}`, binaries),
+    })),
+  );
 }
 
 /**

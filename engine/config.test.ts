@@ -28,6 +28,8 @@ describe('readConfig', () => {
       allowedHosts: [],
       maxSocketsPerClient: 50,
       trustProxy: false,
+      auth: 'off',
+      allowNoAuth: false,
       temporal: { logLevel: 'WARN', searchEnv: {} },
       stores: {},
       providers: { services: {}, ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' },
@@ -42,6 +44,10 @@ describe('readConfig', () => {
       LAB_ALLOWED_HOSTS: 'studio.internal',
       LAB_MAX_SOCKETS_PER_CLIENT: '7',
       LAB_TRUST_PROXY: 'on',
+      LAB_AUTH: 'on',
+      LAB_ALLOW_NO_AUTH: 'on',
+      LAB_ADMIN_USERNAME: 'root',
+      LAB_ADMIN_PASSWORD: 'correct horse battery',
       HOST: '0.0.0.0',
       PORT: '9090',
       TEMPORAL_ADDRESS: 'temporal:7233',
@@ -95,6 +101,9 @@ describe('readConfig', () => {
       allowedHosts: ['studio.internal'],
       maxSocketsPerClient: 7,
       trustProxy: true,
+      auth: 'on',
+      allowNoAuth: true,
+      bootstrapAdmin: { username: 'root', password: 'correct horse battery' },
       temporal: {
         address: 'temporal:7233',
         namespace: 'studio',
@@ -136,6 +145,10 @@ describe('readConfig', () => {
       LAB_ALLOWED_HOSTS: 'studio.internal',
       LAB_MAX_SOCKETS_PER_CLIENT: '7',
       LAB_TRUST_PROXY: 'on',
+      LAB_AUTH: 'on',
+      LAB_ALLOW_NO_AUTH: 'on',
+      LAB_ADMIN_USERNAME: 'root',
+      LAB_ADMIN_PASSWORD: 'another long password',
       HOST: '0.0.0.0',
       PORT: '0',
       TEMPORAL_ADDRESS: 'temporal:7233',
@@ -171,6 +184,7 @@ describe('readConfig', () => {
     };
     // The base configures each provider, so the variables that refine one have something to change.
     const base = {
+      LAB_ADMIN_PASSWORD: 'first long password',
       OPENAI_API_KEY: 'sk-test',
       SD_API_URL: 'http://gpu:7860',
       RUNWAY_API_KEY: 'k',

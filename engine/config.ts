@@ -161,6 +161,28 @@ export const CONFIG_VARIABLES = [
       '`on` behind a reverse proxy: the client address (rate limit, socket cap) comes from `X-Forwarded-For`; never `on` when clients reach the server directly',
   },
   {
+    name: 'LAB_AUTH',
+    default: 'off',
+    description:
+      '`on`: accounts (sign-in, API and worker tokens, every record owned by a user); `off`: one local user, allowed only on a loopback HOST',
+  },
+  {
+    name: 'LAB_ALLOW_NO_AUTH',
+    default: 'off',
+    description:
+      '`on` lets a server with LAB_AUTH=off listen on a non-loopback HOST (a proxy in front authenticates); logged loudly',
+  },
+  {
+    name: 'LAB_ADMIN_USERNAME',
+    default: 'admin',
+    description: 'with LAB_AUTH=on and no users yet: the first admin made from LAB_ADMIN_PASSWORD',
+  },
+  {
+    name: 'LAB_ADMIN_PASSWORD',
+    default: 'unset: the log shows a one-time link to create the first admin',
+    description: "with LAB_AUTH=on and no users yet: the first admin's password (10+ characters)",
+  },
+  {
     name: 'LAB_REDIS_URL',
     default: 'unset: one API replica',
     description:
@@ -345,6 +367,12 @@ export interface LabConfig {
   maxSocketsPerClient: number;
   /** LAB_TRUST_PROXY=on: client addresses come from X-Forwarded-For (behind a reverse proxy). */
   trustProxy: boolean;
+  /** LAB_AUTH: accounts on, or the single local user. */
+  auth: 'off' | 'on';
+  /** LAB_ALLOW_NO_AUTH=on: accounts off on a non-loopback HOST anyway. */
+  allowNoAuth: boolean;
+  /** LAB_ADMIN_USERNAME + LAB_ADMIN_PASSWORD: the first admin of a server without users. */
+  bootstrapAdmin?: { username: string; password: string };
   temporal: TemporalConfig;
   stores: StoresConfig;
   /** Provider services and media tools. */
@@ -393,6 +421,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     ...(redisUrl ? { redisUrl: redisUrlOf(redisUrl) } : {}),
     ...edgeConfigOf(env),
     trustProxy: oneOf(env, 'LAB_TRUST_PROXY', ['off', 'on'] as const, 'off') === 'on',
+    auth: oneOf(env, 'LAB_AUTH', ['off', 'on'] as const, 'off'),
+    allowNoAuth: oneOf(env, 'LAB_ALLOW_NO_AUTH', ['off', 'on'] as const, 'off') === 'on',
+    ...bootstrapAdminOf(env),
     maxSocketsPerClient: wholeNumber(
       env,
       'LAB_MAX_SOCKETS_PER_CLIENT',
@@ -505,6 +536,13 @@ function readS3(env: NodeJS.ProcessEnv, endpoint: string): S3Config {
     bucket,
     ...(region ? { region } : {}),
   };
+}
+
+/** The first admin's credentials, when LAB_ADMIN_PASSWORD is set. */
+function bootstrapAdminOf(env: NodeJS.ProcessEnv): Pick<LabConfig, 'bootstrapAdmin'> {
+  const password = read(env, 'LAB_ADMIN_PASSWORD');
+  if (!password) return {};
+  return { bootstrapAdmin: { username: read(env, 'LAB_ADMIN_USERNAME') ?? 'admin', password } };
 }
 
 /** LAB_REDIS_URL, checked now so a typo stops the server at start, not at its first event. */

@@ -1,7 +1,12 @@
 /**
  * Turns bytes into ArtifactRefs: stores them in the blob store (content-addressed) and
  * records their metadata (mime, size, dimensions, duration) in the document store.
+ *
+ * Who may read an artifact: the same bytes stored by two users are one artifact, whose record
+ * names the first of them as owner; every later user who stores (or whose run produces) those
+ * bytes gets a grant, so both read them and neither learns anything of the other.
  */
+import { canRead, type Viewer } from '../auth/viewer';
 import type { ArtifactRef } from '../graph/values';
 import type { ArtifactRecord, BlobStore, DocumentStore } from '../stores/ports';
 
@@ -44,6 +49,38 @@ export class ArtifactService {
     return this.documents.artifacts.get(id);
   }
 
+  /** The artifact's record if the viewer may read it (owner, grant, admin, shipped), else null. */
+  async readableBy(id: string, viewer: Viewer): Promise<ArtifactRecord | null> {
+    const record = await this.documents.artifacts.get(id);
+    if (!record) return null;
+    if (canRead(record, viewer)) return record;
+    return (await this.documents.artifactGrants.get(grantId(viewer.id, id))) ? record : null;
+  }
+
+  /** As readableBy for a plain user `ownerId` (no admin rights): what a run of theirs may use. */
+  async readableByOwner(id: string, ownerId: string): Promise<ArtifactRecord | null> {
+    return this.readableBy(id, { id: ownerId, username: ownerId, role: 'member', via: 'token' });
+  }
+
+  /**
+   * Lets `ownerId` read artifacts it did not store first: a run's outputs answered from the
+   * cache, or bytes another user happened to store before. Idempotent.
+   */
+  async grant(refs: readonly Pick<ArtifactRef, 'id'>[], ownerId: string): Promise<void> {
+    for (const ref of refs) {
+      const record = await this.documents.artifacts.get(ref.id);
+      if (!record || record.ownerId === ownerId) continue;
+      const id = grantId(ownerId, ref.id);
+      if (await this.documents.artifactGrants.get(id)) continue;
+      await this.documents.artifactGrants.put({
+        id,
+        ownerId,
+        artifactId: ref.id,
+        createdAt: new Date().toISOString(),
+      });
+    }
+  }
+
   /** A local path to the artifact's bytes, for tools like ffmpeg. */
   async toLocalFile(ref: Pick<ArtifactRef, 'id'>): Promise<string> {
     return this.blobs.toLocalFile(ref.id);
@@ -75,6 +112,8 @@ export class ArtifactService {
         createdAt: new Date().toISOString(),
         ...(filename ? { filename } : {}),
       });
+    } else if (existing.ownerId !== ownerId) {
+      await this.grant([ref], ownerId);
     }
     return ref;
   }
@@ -82,4 +121,8 @@ export class ArtifactService {
 
 function definedOnly(info: MediaInfo): MediaInfo {
   return Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) as MediaInfo;
+}
+
+function grantId(ownerId: string, artifactId: string): string {
+  return `${ownerId}:${artifactId}`;
 }

@@ -39,6 +39,9 @@ export async function serveCommand(args: string[], io: CliIO, config: LabConfig)
     allowedHosts: config.allowedHosts,
     maxSocketsPerClient: config.maxSocketsPerClient,
     trustProxy: config.trustProxy,
+    auth: config.auth,
+    allowNoAuth: config.allowNoAuth,
+    ...(config.bootstrapAdmin ? { bootstrapAdmin: config.bootstrapAdmin } : {}),
     log: createLogger({ format: config.logFormat, write: (line) => io.err(line) }).log,
   });
   let url: string;

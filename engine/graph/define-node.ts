@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { FanOutSource } from './fan-out';
 import type { TaskQueue } from './plan';
 import type { PortType } from './ports';
+import type { Character } from './values';
 
 /**
  * Where a node runs: `inline` nodes are pure and evaluated by the compiler, with no activity;
@@ -96,6 +97,19 @@ export interface NodeDefinition<P extends z.ZodObject = z.ZodObject> {
   /** False for nodes whose output depends on something other than params and inputs. */
   cacheable: boolean;
   migrations: NodeMigration[];
+  /**
+   * For a node that is not cacheable because its output is a read of stored documents rather
+   * than work (the character as saved now): how the server answers it before the run starts,
+   * with the same reads, so the cache keys below it chain through and an unchanged graph needs
+   * no workflow (engine/runs/cache-plan.ts). Must return exactly what the activity would, or
+   * undefined to leave the node to its activity (e.g. what it reads needs computing first).
+   * Single (not fan-out) activity nodes only.
+   */
+  resolveOnServer?(args: {
+    params: z.infer<P>;
+    inputs: Record<string, unknown>;
+    reads: ServerReads;
+  }): Promise<Record<string, unknown> | undefined>;
   /** `workflow` nodes only: outputs from params, pure and deterministic. */
   evaluate?(params: z.infer<P>): Record<string, unknown>;
   /**
@@ -110,6 +124,19 @@ export interface NodeDefinition<P extends z.ZodObject = z.ZodObject> {
    * Pure and fast: it runs on every keystroke in the canvas.
    */
   check?(params: z.infer<P>): ParamProblem[];
+}
+
+/**
+ * What the server reads for `resolveOnServer`, on behalf of the run's owner. Reads only: what
+ * needs computing (a face identity) is left to the worker.
+ */
+export interface ServerReads {
+  /**
+   * The stored character `id` if the run's owner may read it (their own or a public one) and
+   * its face identity is stored and current; `faceModel` is the identity's model when it has a
+   * face, else null. Undefined when missing, unreadable, or the identity must be computed first.
+   */
+  character(id: string): Promise<{ character: Character; faceModel: string | null } | undefined>;
 }
 
 export interface ParamProblem {
@@ -160,6 +187,9 @@ function assertWellFormed(def: NodeDefinition): void {
   }
   if ((def.runsOn === 'inline') !== (def.evaluate !== undefined)) {
     throw new Error(`${where}: exactly the inline nodes define evaluate()`);
+  }
+  if (def.resolveOnServer && (def.runsOn === 'inline' || def.fanOut)) {
+    throw new Error(`${where}: only a single activity node can be resolved on the server`);
   }
   if (!/^#[0-9a-f]{6}$/i.test(def.color)) throw new Error(`${where}: color must be #rrggbb`);
   if (def.category.trim() === '') throw new Error(`${where}: category must not be empty`);

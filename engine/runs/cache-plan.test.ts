@@ -8,12 +8,19 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { activity as characterLoaderActivity } from '../../nodes/character-loader/activity';
 import { graphSchema } from '../../nodes/definitions';
+import { FACE_EMBEDDING_MODEL } from '../faces/face-embedder';
+import type { CharacterIdentity } from '../faces/identity';
+import { IdentityService } from '../faces/identity-service';
 import type { ExecutionPlan } from '../graph/plan';
 import type { ArtifactRef, Storyboard } from '../graph/values';
 import { collectItems, wireInputs } from '../interpreter/plan-values';
 import { FileBlobStore } from '../stores/blobs/files';
 import { SqliteDocumentStore } from '../stores/documents/sqlite';
+import type { CharacterRecord } from '../stores/ports';
+import { SqliteVectorStore } from '../stores/vectors/sqlite';
+import type { NodeContext } from '../worker/node-api';
 import { edge, graph, node } from '../testing/graph-builder';
 import { nodeCacheKey } from './cache-key';
 import { resolveCacheHits, type CachePlanDeps } from './cache-plan';
@@ -110,6 +117,11 @@ async function runAsWorker(
       });
       return result;
     };
+    if (planNode.type === 'character-loader') {
+      // The real activity: what the server answers must equal what it returns.
+      outputs.set(id, await loadAsWorker(planNode.params.characterId as string));
+      continue;
+    }
     if (planNode.type === 'gpt-storyboard') {
       const storyboard = storyboardOf(String(inputs.script), Number(planNode.params.shots));
       outputs.set(id, await store({ storyboard }));
@@ -130,6 +142,39 @@ async function runAsWorker(
     outputs.set(id, collectItems(step, items));
   }
   return outputs;
+}
+
+/**
+ * The character-loader activity as the worker runs it, with the worker's identity service. Its
+ * detector refuses: these tests store identities up front, and a loader that would have to
+ * compute one is never answered on the server.
+ */
+async function loadAsWorker(characterId: string): Promise<Record<string, unknown>> {
+  const vectors = new SqliteVectorStore(dir);
+  try {
+    const identities = new IdentityService({
+      documents,
+      vectors,
+      blobs,
+      detector: {
+        model: FACE_EMBEDDING_MODEL,
+        detect: () => Promise.reject(new Error('no face detection in these tests')),
+      },
+    });
+    const ctx = {
+      characters: documents.characters,
+      identity: (character) => identities.identityOf(character),
+      progress: () => {},
+      log: () => {},
+    } satisfies Partial<NodeContext>;
+    return await characterLoaderActivity({
+      params: { characterId },
+      inputs: {},
+      ctx: ctx as unknown as NodeContext,
+    });
+  } finally {
+    await vectors.close();
+  }
 }
 
 const deps = (extra: Partial<CachePlanDeps> = {}): CachePlanDeps => ({
@@ -265,5 +310,187 @@ describe('resolveCacheHits', () => {
     // Once the regenerated item is stored, the same regenerate is a hit like any other.
     await runAsWorker(rerolled);
     expect((await resolveCacheHits(rerolled, deps())).complete).toBe(true);
+  });
+});
+
+/** script + character → story → frames (with the character) → clips: the template's spine. */
+function castFilm(characterId = 'chr_mira'): ExecutionPlan {
+  const doc = graph(
+    [
+      node('script', 'script-input', { text: 'Mira climbs. She looks out.' }),
+      node('character', 'character-loader', { characterId }),
+      node('story', 'gpt-storyboard', { provider: 'auto', shots: 2 }),
+      node('frames', 'sd-lora-frame', { provider: 'auto' }),
+      node('clips', 'runway-clip', { provider: 'auto' }),
+    ],
+    [
+      edge('script.text', 'story.script'),
+      edge('character.character', 'story.character'),
+      edge('story.storyboard', 'frames.storyboard'),
+      edge('character.character', 'frames.character'),
+      edge('frames.frames', 'clips.frames'),
+      edge('story.storyboard', 'clips.storyboard'),
+    ],
+  );
+  return graphSchema.prepare(doc).plan;
+}
+
+/** An identity as IdentityService stores it, for `references`; `face: false` found none. */
+function identityOf(references: ArtifactRef[], face = true): CharacterIdentity {
+  return {
+    version: 1,
+    model: FACE_EMBEDDING_MODEL,
+    mean: face ? Array.from({ length: 128 }, (_, i) => (i % 7) / 10) : [],
+    threshold: face ? 0.5 : 0,
+    references: references.map((ref) => ({
+      artifactId: ref.id,
+      status: face ? 'face' : 'no-face',
+      faces: face ? 1 : 0,
+      role: face ? 'identity' : 'style',
+    })),
+  };
+}
+
+/** Stores Mira (id `chr_mira`) with a computed identity unless `identity` says otherwise. */
+async function storeMira(
+  overrides: Partial<CharacterRecord> & { identity?: CharacterIdentity | null } = {},
+): Promise<CharacterRecord> {
+  const portrait = await artifact('mira portrait', 'image/png');
+  const { identity = identityOf([portrait]), ...rest } = overrides;
+  const record: CharacterRecord = {
+    id: 'chr_mira',
+    name: 'Mira',
+    description: 'a climber in a red scarf',
+    triggerWord: 'mira_char',
+    lora: { name: 'mira_v1', weight: 0.8 },
+    referenceImages: [portrait],
+    ownerId: 'local',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    revision: 1,
+    ...(identity ? { identity } : {}),
+    ...rest,
+  };
+  await documents.characters.put(record);
+  return record;
+}
+
+const withCharacters = (ownerId = 'local') => deps({ characters: documents.characters, ownerId });
+
+describe('resolveCacheHits with a character loader (resolveOnServer)', () => {
+  it('loads the character on the server, so an unchanged graph below it resolves whole', async () => {
+    await storeMira();
+    const plan = castFilm();
+    const ran = await runAsWorker(plan);
+    const resolved = await resolveCacheHits(plan, withCharacters());
+    expect(resolved.complete).toBe(true);
+    expect(resolved.resolved).toEqual(['character']);
+    expect(resolved.cached).toEqual(['story', 'frames', 'clips']);
+    // Exactly the activity's value (the keys below chain through it), reported as work done
+    // (no `cached` mark), like any constant step.
+    expect(resolved.plan.nodes.character.step).toEqual({
+      kind: 'constant',
+      outputs: ran.get('character'),
+    });
+    expect(ran.get('character')).toMatchObject({
+      character: { id: 'chr_mira', embeddingModel: FACE_EMBEDDING_MODEL },
+    });
+    expect(plan.nodes.character.step.kind).toBe('activity');
+    // Without the characters (a caller that cannot read them) the loader is the worker's, and
+    // nothing below it can be looked up: the behaviour before.
+    const withoutReads = await resolveCacheHits(plan, deps());
+    expect(withoutReads).toMatchObject({ cached: [], resolved: [], complete: false });
+  });
+
+  it("gives the activity's value for a character whose references show no face", async () => {
+    const portrait = await artifact('a landscape', 'image/png');
+    await storeMira({ referenceImages: [portrait], identity: identityOf([portrait], false) });
+    const plan = castFilm();
+    const ran = await runAsWorker(plan);
+    expect(ran.get('character')!.character).not.toHaveProperty('embeddingModel');
+    const resolved = await resolveCacheHits(plan, withCharacters());
+    expect(resolved.complete).toBe(true);
+    expect(resolved.plan.nodes.character.step).toEqual({
+      kind: 'constant',
+      outputs: ran.get('character'),
+    });
+  });
+
+  it('recomputes everything that reads an edited character', async () => {
+    const stored = await storeMira();
+    const plan = castFilm();
+    await runAsWorker(plan);
+    await documents.characters.put({
+      ...stored,
+      description: 'a climber in a blue scarf',
+      revision: 2,
+    });
+    const resolved = await resolveCacheHits(plan, withCharacters());
+    // The loader reads the edit; story and frames take it as input, so their keys changed.
+    expect(resolved).toMatchObject({ resolved: ['character'], cached: [], complete: false });
+    const step = resolved.plan.nodes.character.step;
+    expect(step.kind === 'constant' && step.outputs.character).toMatchObject({
+      description: 'a climber in a blue scarf',
+    });
+    for (const id of ['story', 'frames', 'clips']) {
+      expect(resolved.plan.nodes[id].step.kind).toBe('activity');
+    }
+    // Once the workers have run the edited character, it resolves whole again.
+    await runAsWorker(plan);
+    expect((await resolveCacheHits(plan, withCharacters())).complete).toBe(true);
+  });
+
+  it('leaves the loader to the worker while the identity is missing or stale', async () => {
+    const plan = castFilm();
+    const stored = await storeMira();
+    await runAsWorker(plan);
+    const leftToWorker = { resolved: [], cached: [], complete: false };
+    // Stored before identities existed: the activity computes it (work, not a read).
+    await documents.characters.put({ ...stored, identity: undefined });
+    expect(await resolveCacheHits(plan, withCharacters())).toMatchObject(leftToWorker);
+    // A reference added since the identity was computed.
+    const added = await artifact('mira profile', 'image/png');
+    await documents.characters.put({
+      ...stored,
+      referenceImages: [...stored.referenceImages, added],
+    });
+    expect(await resolveCacheHits(plan, withCharacters())).toMatchObject(leftToWorker);
+    // Computed with another face model.
+    await documents.characters.put({
+      ...stored,
+      identity: { ...stored.identity!, model: 'an-older-face-model' },
+    });
+    expect(await resolveCacheHits(plan, withCharacters())).toMatchObject(leftToWorker);
+  });
+
+  it("reads only a character the run's owner may read: their own or a public one", async () => {
+    const plan = castFilm();
+    const stored = await storeMira({ ownerId: 'alice' });
+    await runAsWorker(plan);
+    expect(await resolveCacheHits(plan, withCharacters('bob'))).toMatchObject({
+      resolved: [],
+      complete: false,
+    });
+    expect((await resolveCacheHits(plan, withCharacters('alice'))).complete).toBe(true);
+    await documents.characters.put({ ...stored, ownerId: 'public' });
+    expect((await resolveCacheHits(plan, withCharacters('bob'))).complete).toBe(true);
+  });
+
+  it('leaves a missing, unchosen, damaged or forced character to the worker', async () => {
+    const leftToWorker = { resolved: [], cached: [], complete: false };
+    // Missing and unchosen: the activity fails the node with character_not_found.
+    expect(await resolveCacheHits(castFilm('chr_nobody'), withCharacters())).toMatchObject(
+      leftToWorker,
+    );
+    // (An empty id never compiles; blanks do, and the activity trims them to none.)
+    expect(await resolveCacheHits(castFilm('  '), withCharacters())).toMatchObject(leftToWorker);
+    // A record that is no Character (an empty name): the start does not fail on it.
+    const stored = await storeMira();
+    await documents.characters.put({ ...stored, name: '' });
+    expect(await resolveCacheHits(castFilm(), withCharacters())).toMatchObject(leftToWorker);
+    // Rerun from the loader: the worker loads it, as asked.
+    await documents.characters.put(stored);
+    const forced = { ...castFilm(), forceRun: ['character'] };
+    expect(await resolveCacheHits(forced, withCharacters())).toMatchObject(leftToWorker);
   });
 });

@@ -7,11 +7,19 @@
  * Temporal round trip on it, and a run answered entirely from the cache needs no workflow at
  * all (run-service.ts). Everything here is a read: the cache, and the blobs' integrity.
  *
- * What is left alone is looked up by the activity shell as before: nodes below a
- * non-cacheable one (their inputs exist only at run time), forced nodes (rerun from here),
+ * A node that is not cacheable but whose output is a read of stored documents (the character
+ * loader) declares `resolveOnServer` in its definition: it is answered here by the same reads,
+ * on behalf of the run's owner, and becomes a plain constant step (reported `succeeded`, as
+ * the activity would be), so the keys of the nodes below it chain through.
+ *
+ * What is left alone is looked up by the activity shell as before: nodes below a node only a
+ * worker can run (their inputs exist only at run time), forced nodes (rerun from here),
  * and nodes whose provider choice only the worker can make.
  */
-import type { NodeDefinition } from '../graph/define-node';
+import { PUBLIC_OWNER } from '../auth/viewer';
+import { FACE_EMBEDDING_MODEL } from '../faces/face-embedder';
+import { hasIdentityFace, identityIsCurrent } from '../faces/identity';
+import type { NodeDefinition, ServerReads } from '../graph/define-node';
 import { fanOutList } from '../graph/fan-out';
 import type { ConstantStep, ExecutionPlan, PlanNode } from '../graph/plan';
 import type { GraphSchema } from '../graph/schema';
@@ -19,7 +27,7 @@ import { verifyCachedOutputs } from '../artifacts/cached-outputs';
 import type { ProviderServices } from '../config';
 import { collectItems, wireInputs } from '../interpreter/plan-values';
 import { chooseProvider } from '../providers/choice';
-import type { BlobStore, CacheStore } from '../stores/ports';
+import type { BlobStore, CacheStore, CharacterRecord, Collection } from '../stores/ports';
 import { nodeCacheKey } from './cache-key';
 
 export interface CachePlanDeps {
@@ -32,6 +40,13 @@ export interface CachePlanDeps {
    * could pick a real provider, or that names a real provider, is left to the worker.
    */
   workerServices?: ProviderServices;
+  /**
+   * The stored characters, for nodes resolved on the server (`resolveOnServer`); absent,
+   * those nodes are left to their activities.
+   */
+  characters?: Pick<Collection<CharacterRecord>, 'get'>;
+  /** Whose run it is: the server reads only what this owner may read. */
+  ownerId?: string;
 }
 
 export interface CachePlan {
@@ -39,6 +54,8 @@ export interface CachePlan {
   plan: ExecutionPlan;
   /** Nodes answered from the cache, in plan order. */
   cached: string[];
+  /** Nodes the server answered by reading what they read (`resolveOnServer`), in plan order. */
+  resolved: string[];
   /** Every node is known (constant or cached): the run needs no workflow. */
   complete: boolean;
 }
@@ -51,6 +68,8 @@ export async function resolveCacheHits(
   const known = new Map<string, Record<string, unknown>>();
   const nodes: Record<string, PlanNode> = { ...plan.nodes };
   const cached: string[] = [];
+  const resolved: string[] = [];
+  const reads = deps.characters && serverReads(deps.characters, deps.ownerId ?? 'local');
   for (const id of plan.order) {
     const node = plan.nodes[id];
     if (node.step.kind === 'constant') {
@@ -59,16 +78,67 @@ export async function resolveCacheHits(
     }
     if (!node.parents.every((parent) => known.has(parent))) continue;
     if (plan.forceRun.includes(id)) continue;
-    const step = await lookupCachedNode(node, wireInputs(node, known), plan.rerolls?.[id], deps);
+    const inputs = wireInputs(node, known);
+    const hit = await lookupCachedNode(node, inputs, plan.rerolls?.[id], deps);
+    const step = hit ?? (reads && (await resolveNodeOnServer(node, inputs, reads, deps)));
     if (!step) continue;
     nodes[id] = { ...node, step };
     known.set(id, step.outputs);
-    cached.push(id);
+    (hit ? cached : resolved).push(id);
   }
   return {
-    plan: cached.length > 0 ? { ...plan, nodes } : plan,
+    plan: cached.length + resolved.length > 0 ? { ...plan, nodes } : plan,
     cached,
+    resolved,
     complete: known.size === plan.order.length,
+  };
+}
+
+/**
+ * A `resolveOnServer` node as a plain constant step (no `cached` mark: it is reported
+ * `succeeded`, as its activity would be), or undefined when it leaves itself to the worker.
+ */
+async function resolveNodeOnServer(
+  node: PlanNode,
+  inputs: Record<string, unknown>,
+  reads: ServerReads,
+  deps: CachePlanDeps,
+): Promise<ConstantStep | undefined> {
+  if (node.step.kind !== 'activity' || node.step.fanOut) return undefined;
+  const definition = deps.graph.definition(node.type);
+  if (!definition?.resolveOnServer) return undefined;
+  let outputs: Record<string, unknown> | undefined;
+  try {
+    outputs = await definition.resolveOnServer({ params: node.params, inputs, reads });
+  } catch {
+    // A record the node cannot read (damaged, say): its activity fails with the node's own
+    // error, in the run where the user sees it, instead of the start failing here.
+    return undefined;
+  }
+  return outputs && { kind: 'constant', outputs };
+}
+
+/**
+ * The reads `resolveOnServer` gets, for `ownerId`. A character counts only when its face
+ * identity is current for the model the workers embed with (IdentityService's default): the
+ * loader activity would otherwise compute and store it first, which is work, not a read.
+ */
+export function serverReads(
+  characters: Pick<Collection<CharacterRecord>, 'get'>,
+  ownerId: string,
+): ServerReads {
+  return {
+    async character(id) {
+      const record = await characters.get(id);
+      if (!record || (record.ownerId !== ownerId && record.ownerId !== PUBLIC_OWNER)) {
+        return undefined;
+      }
+      if (!identityIsCurrent(record.identity, record.referenceImages, FACE_EMBEDDING_MODEL)) {
+        return undefined;
+      }
+      const faceModel = hasIdentityFace(record.identity) ? record.identity.model : null;
+      return { character: record, faceModel };
+    },
   };
 }
 

@@ -3,10 +3,12 @@
  * server with the real worker and stores. Node implementations are small counting ones (the
  * cache is under test, not the media): a call counted is work done.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ArtifactRef, Storyboard } from '../graph/values';
+import { activity as characterLoaderActivity } from '../../nodes/character-loader/activity';
+import { FACE_EMBEDDING_MODEL } from '../faces/face-embedder';
+import type { ArtifactRef, Character, Storyboard } from '../graph/values';
 import type { NodeActivity } from '../worker/node-api';
 import { edge, graph, node } from '../testing/graph-builder';
 import { startTestEngine, temporalUnavailable, type TestEngine } from '../testing/engine-harness';
@@ -16,28 +18,22 @@ const calls: Record<string, number> = {};
 const count = (type: string) => (calls[type] = (calls[type] ?? 0) + 1);
 
 const implementations: Record<string, NodeActivity> = {
-  // Never cacheable: it reads the character as stored now, so what is below it is known only
-  // once the run has loaded it.
-  'character-loader': async ({ params }) => {
+  // The real loader (it only reads the store): the server must answer exactly as it would.
+  'character-loader': async (args) => {
     count('character-loader');
-    return {
-      character: {
-        id: String(params.characterId),
-        name: 'Mira',
-        description: 'a climber in a red scarf',
-        referenceImages: [],
-      },
-    };
+    return characterLoaderActivity(args as Parameters<typeof characterLoaderActivity>[0]);
   },
   'gpt-storyboard': async ({ params, inputs }) => {
     count('gpt-storyboard');
     const script = String(inputs.script);
+    const character = inputs.character as Character | undefined;
     const storyboard: Storyboard = {
-      title: script,
+      // Written for the character, as the real one is: an edit to them changes every shot.
+      title: character ? `${script} (${character.description})` : script,
       shots: Array.from({ length: Number(params.shots) }, (_, index) => ({
         index,
         description: `${script} #${index}`,
-        prompt: `${script} #${index}`,
+        prompt: `${character?.description ?? ''}${script} #${index}`,
         negativePrompt: '',
         camera: 'static',
         durationSec: 1,
@@ -58,7 +54,20 @@ const implementations: Record<string, NodeActivity> = {
     const frame = (inputs.frames as ArtifactRef[])[ctx.index!];
     return { clips: await ctx.artifacts.putBytes(Buffer.from(`clip of ${frame.id}`), 'video/mp4') };
   },
+  'voice-over': async ({ inputs, ctx }) => {
+    count('voice-over');
+    const { title } = inputs.storyboard as Storyboard;
+    return { audio: await ctx.artifacts.putBytes(Buffer.from(`voice of ${title}`), 'audio/wav') };
+  },
+  'ffmpeg-merge': async ({ inputs, ctx }) => {
+    count('ffmpeg-merge');
+    const ids = (inputs.clips as ArtifactRef[]).map((clip) => clip.id).join(',');
+    const audio = (inputs.audio as ArtifactRef | undefined)?.id ?? '';
+    return { video: await ctx.artifacts.putBytes(Buffer.from(`${ids}+${audio}`), 'video/mp4') };
+  },
 };
+
+const TEMPLATE = new URL('../../workflows/character-short.json', import.meta.url);
 
 /** script → story → frames (one per shot) → clips; `tag` gives each test its own keys. */
 function film(tag: string) {
@@ -228,4 +237,87 @@ describe.skipIf(unavailable)('runs answered from the cache before the workflow',
     expect(rerunEnd.nodes.frames.status).toBe('succeeded');
     expect(calls['gpt-storyboard']).toBe(before['gpt-storyboard'] + 1);
   });
+
+  it('answers an unchanged character-short template without a workflow; an edited character recomputes what is below it', async () => {
+    // A character whose face identity is computed (as the API computes it on create): loading
+    // it is a read the server does itself.
+    const portrait = await lab.engine.artifacts.putBytes(Buffer.from('portrait'), 'image/png');
+    const stored = {
+      id: 'chr_template',
+      name: 'Mira',
+      description: 'a climber in a red scarf',
+      referenceImages: [portrait],
+      ownerId: 'local',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      revision: 1,
+      identity: {
+        version: 1,
+        model: FACE_EMBEDDING_MODEL,
+        mean: Array.from({ length: 128 }, (_, i) => (i % 5) / 10),
+        threshold: 0.5,
+        references: [
+          { artifactId: portrait.id, status: 'face' as const, faces: 1, role: 'identity' as const },
+        ],
+      },
+    };
+    await lab.engine.documents.characters.put(stored);
+    const template = await readFile(TEMPLATE, 'utf8');
+    const values = {
+      'script.text': 'Template: Mira climbs. She looks out. She walks on.',
+      'character.characterId': stored.id,
+      'story.shots': 2,
+    };
+    const first = await lab.engine.runs.start({ graph: template, values });
+    const firstEnd = await lab.engine.runs.waitForEnd(first.id, 120_000);
+    expect(firstEnd.status).toBe('succeeded');
+    expect(firstEnd.nodes.character).toMatchObject({
+      status: 'succeeded',
+      outputs: { character: { id: stored.id, embeddingModel: FACE_EMBEDDING_MODEL } },
+    });
+    const before = { ...calls };
+
+    const again = await lab.engine.runs.start({ graph: template, values });
+    expect(await workflowExists(again.temporalWorkflowId)).toBe(false);
+    const againEnd = await lab.engine.runs.waitForEnd(again.id, 10_000);
+    expect(calls).toEqual(before);
+    expect(againEnd).toMatchObject({ status: 'succeeded', outputs: firstEnd.outputs });
+    expect(againEnd.nodes.character).toMatchObject({
+      status: 'succeeded',
+      outputs: firstEnd.nodes.character.outputs,
+    });
+    for (const id of ['story', 'frames', 'clips', 'voice', 'merge']) {
+      expect(againEnd.nodes[id].status).toBe('cached');
+    }
+    const log = (await events(again.id)).filter((e) => e.nodeId === 'character').map(shape);
+    expect(log).toEqual([
+      {
+        type: 'node.completed',
+        nodeId: 'character',
+        status: 'succeeded',
+        outputs: firstEnd.nodes.character.outputs,
+      },
+    ]);
+
+    await lab.engine.documents.characters.put({
+      ...stored,
+      description: 'a climber in a blue scarf',
+      revision: 2,
+    });
+    const edited = await lab.engine.runs.start({ graph: template, values });
+    const editedEnd = await lab.engine.runs.waitForEnd(edited.id, 120_000);
+    expect(editedEnd.status).toBe('succeeded');
+    expect(await workflowExists(edited.temporalWorkflowId)).toBe(true);
+    expect(editedEnd.nodes.character.outputs).toMatchObject({
+      character: { description: 'a climber in a blue scarf' },
+    });
+    // Every node below the character worked again: the storyboard is written for them.
+    for (const id of ['story', 'frames', 'clips', 'voice', 'merge']) {
+      expect(editedEnd.nodes[id].status).toBe('succeeded');
+    }
+    expect(calls['gpt-storyboard']).toBe(before['gpt-storyboard'] + 1);
+    expect(calls['sd-lora-frame']).toBe(before['sd-lora-frame'] + 2);
+    expect(calls['ffmpeg-merge']).toBe(before['ffmpeg-merge'] + 1);
+    expect(editedEnd.outputs).not.toEqual(firstEnd.outputs);
+  }, 300_000);
 });

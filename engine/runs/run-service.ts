@@ -168,6 +168,9 @@ export function createRunService(deps: RunServiceDeps): RunService {
         cache: documents.cache,
         blobs: deps.blobs,
         ...(deps.workerServices ? { workerServices: deps.workerServices } : {}),
+        // Character loaders are read here for the run's owner, so what is below them can hit.
+        characters: documents.characters,
+        ownerId,
       });
       // Before anything is stored: a refused start leaves no trace. A run the cache answers
       // whole needs no Temporal at all.

@@ -22,6 +22,10 @@ import { DEFAULT_BODY_TIMEOUT, installBodyTimeout, type BodyTimeoutOptions } fro
 import { checkJsonDepth } from './graph-input';
 import { toHttpError } from './http-errors';
 import { OriginGuard } from './origin-guard';
+import { AccountService } from '../auth/account-service';
+import { LabError } from '../errors';
+import { installAuth, type AuthOptions } from './auth';
+import { accountRoutes } from './routes/accounts';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
 import { artifactRoutes } from './routes/artifacts';
 import { characterRoutes } from './routes/characters';
@@ -81,6 +85,15 @@ export interface ServerOptions {
   maxSocketsPerClient?: number;
   /** The minimum rate a request body must keep up (see body-timeout.ts). */
   bodyTimeout?: BodyTimeoutOptions;
+  /** LAB_AUTH: accounts (`on`) or the single local user (`off`, the default). */
+  auth?: 'off' | 'on';
+  /**
+   * LAB_ALLOW_NO_AUTH=on: listen on a non-loopback address with accounts off anyway (a trusted
+   * network, or a proxy that authenticates). Logged loudly at every start.
+   */
+  allowNoAuth?: boolean;
+  /** LAB_ADMIN_USERNAME / LAB_ADMIN_PASSWORD: the first admin, made when there are no users. */
+  bootstrapAdmin?: { username: string; password: string };
   log?: ServerLog;
 }
 
@@ -117,8 +130,14 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
         })),
     log,
   };
+  const auth: AuthOptions = {
+    mode: options.auth ?? 'off',
+    secureCookies: options.publicUrl?.startsWith('https:') ?? false,
+  };
+  const accounts = auth.mode === 'on' ? new AccountService(engine.documents) : undefined;
   const ctx: ServerContext = {
     engine,
+    ...(accounts ? { accounts } : {}),
     options: resolved,
     templates: new TemplateService({
       graph: engine.graph,
@@ -167,6 +186,7 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
     const refusal = guard.check(request.raw as { method: string; headers: Record<string, string> });
     if (refusal) throw refusal;
   });
+  installAuth(app, accounts, auth);
   installBodyTimeout(app, options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT);
   const presignedOrigin =
     options.artifactRedirect === 'presigned' && options.artifactOrigin
@@ -242,6 +262,9 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
   });
 
   systemRoutes(app, ctx);
+  accountRoutes(app, ctx, auth, (request) =>
+    (options.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/$/, ''),
+  );
   graphRoutes(app, ctx);
   workflowRoutes(app, ctx);
   templateRoutes(app, ctx);
@@ -273,7 +296,7 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
     },
   });
   socketCap.attach(io);
-  attachSockets(io, engine, { redact, log });
+  attachSockets(io, engine, { redact, log, ...(accounts ? { accounts } : {}) });
   const metrics = createServerMetrics(engine, { io, log });
   metricsRoute(app, metrics);
   let replicas: ReplicaLink | undefined;
@@ -282,6 +305,7 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
     app,
     io,
     async listen(host = '127.0.0.1', port = 8080) {
+      refuseUnsafeExposure(host, engine.workerToken, auth.mode, options.allowNoAuth ?? false, log);
       // Linked before listening, so no watcher can join before other replicas' events arrive.
       if (options.redisUrl && !replicas) {
         replicas = await linkReplicas(io, engine.events, options.redisUrl, log);
@@ -293,7 +317,11 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
       await app.listen({ host, port });
       const address = app.server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return { url: `http://${shownHost}:${address.port}`, port: address.port };
+      const url = `http://${shownHost}:${address.port}`;
+      if (accounts) {
+        await bootstrapAccounts(accounts, options.bootstrapAdmin, options.publicUrl ?? url, log);
+      }
+      return { url, port: address.port };
     },
     async close() {
       // Socket.IO first: it ends long-polling requests that would otherwise hold Fastify open.
@@ -328,4 +356,88 @@ function installRateLimit(app: FastifyInstance, options: RateLimitOptions): void
         });
     }
   });
+}
+
+/** Loopback: only this machine can connect, so one local user without accounts is safe. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/** Worker tokens anyone could guess: the old compose default, and short ones. */
+const WEAK_WORKER_TOKENS = new Set(['change-me', 'changeme', 'secret', 'token', 'password']);
+const MIN_WORKER_TOKEN_LENGTH = 24;
+
+/**
+ * A server reachable from other machines must know who is asking: without accounts it refuses
+ * to listen on a non-loopback address (LAB_ALLOW_NO_AUTH=on overrides, loudly), and it never
+ * accepts a guessable worker token there or with accounts on.
+ */
+export function refuseUnsafeExposure(
+  host: string,
+  workerToken: string,
+  auth: 'off' | 'on',
+  allowNoAuth: boolean,
+  log: ServerLog,
+): void {
+  const exposed = !isLoopbackHost(host);
+  if (exposed && auth === 'off') {
+    if (!allowNoAuth) {
+      throw new LabError(
+        'auth_required',
+        `refusing to listen on ${host} without accounts: anyone who can reach it could read and change everything. ` +
+          'Set LAB_AUTH=on (see README, "Accounts"), listen on 127.0.0.1, or set LAB_ALLOW_NO_AUTH=on if a trusted proxy authenticates every request',
+        400,
+      );
+    }
+    log(
+      'warn',
+      `LAB_ALLOW_NO_AUTH=on: listening on ${host} WITHOUT ACCOUNTS. Everyone who can reach this address can read, change and delete every workflow, character and run.`,
+    );
+  }
+  if ((exposed || auth === 'on') && isWeakWorkerToken(workerToken)) {
+    throw new LabError(
+      'weak_worker_token',
+      `LAB_WORKER_TOKEN is a default or too short (under ${MIN_WORKER_TOKEN_LENGTH} characters): anyone could report events as a worker. ` +
+        'Set it to a long random value (openssl rand -hex 32), or leave it unset and give each remote worker its own token (Tokens page)',
+      400,
+    );
+  }
+}
+
+function isWeakWorkerToken(token: string): boolean {
+  return WEAK_WORKER_TOKENS.has(token.toLowerCase()) || token.length < MIN_WORKER_TOKEN_LENGTH;
+}
+
+/**
+ * A server with accounts and no users yet gets its first admin: from LAB_ADMIN_USERNAME and
+ * LAB_ADMIN_PASSWORD when set, else through a one-time invite link written to the log (valid
+ * 24 h; a restart without users writes a new one).
+ */
+async function bootstrapAccounts(
+  accounts: AccountService,
+  admin: { username: string; password: string } | undefined,
+  baseUrl: string,
+  log: ServerLog,
+): Promise<void> {
+  if (await accounts.hasUsers()) return;
+  if (admin) {
+    const user = await accounts.createUser({ ...admin, role: 'admin' }).catch((error: unknown) => {
+      if (error instanceof LabError && error.code === 'username_taken') return null;
+      throw error;
+    });
+    if (user) log('info', `created the first admin, "${user.username}" (LAB_ADMIN_USERNAME)`);
+    return;
+  }
+  const system = {
+    id: 'system',
+    username: 'system',
+    role: 'admin' as const,
+    via: 'local' as const,
+  };
+  const { token } = await accounts.createInvite(system, { role: 'admin', expiresInHours: 24 });
+  log(
+    'warn',
+    `no accounts yet: open ${baseUrl.replace(/\/$/, '')}/invite/${token} within 24 h to create the first admin (or set LAB_ADMIN_USERNAME and LAB_ADMIN_PASSWORD)`,
+  );
 }

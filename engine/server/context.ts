@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { AccountService } from '../auth/account-service';
+import { canRead, canWrite, LOCAL_VIEWER, type Viewer } from '../auth/viewer';
 import type { Engine } from '../engine-types';
 import { LabError } from '../errors';
 import type { MediaInfo } from '../artifacts/artifact-service';
@@ -41,15 +43,36 @@ export interface ResolvedServerOptions {
 
 export interface ServerContext {
   engine: Engine;
+  /** Accounts, when LAB_AUTH=on; undefined for the single local user. */
+  accounts?: AccountService;
   options: ResolvedServerOptions;
   templates: TemplateService;
   redact: Redactor;
   log: ServerLog;
 }
 
-/** The user a request acts for. Accounts (LAB_AUTH=on) are not built yet: one local user. */
-export function ownerOf(_request: FastifyRequest): string {
-  return 'local';
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook (server/auth.ts): who the request acts for, or null (signed out). */
+    viewer: Viewer | null;
+  }
+}
+
+/**
+ * The user a request acts for. Routes that need one are only reached with one (the auth hook
+ * answers 401 first), so a missing viewer here is a route that forgot to be marked public.
+ */
+export function viewerOf(request: FastifyRequest): Viewer {
+  if (request.viewer === undefined) return LOCAL_VIEWER;
+  if (request.viewer === null) {
+    throw new LabError('unauthenticated', 'sign in first (or send an API token)', 401);
+  }
+  return request.viewer;
+}
+
+/** The id new records of a request are owned by. */
+export function ownerOf(request: FastifyRequest): string {
+  return viewerOf(request).id;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -72,10 +95,33 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(8).toString('hex')}`;
 }
 
-/** Records are owned; a record of another owner is reported as missing, never as forbidden. */
+/**
+ * Records are owned; one the viewer may not read is reported as missing, never as forbidden
+ * (engine/auth/viewer.ts has the rule).
+ */
 export function visibleTo<T extends { ownerId: string }>(
   record: T | null,
-  ownerId: string,
+  viewer: Viewer,
 ): T | null {
-  return record && record.ownerId === ownerId ? record : null;
+  return record && canRead(record, viewer) ? record : null;
+}
+
+/**
+ * A record the viewer is about to change: missing when they cannot read it, 403 `read_only`
+ * when they can read but not change it (a shipped record, for a member).
+ */
+export function writableBy<T extends { ownerId: string }>(
+  record: T | null,
+  viewer: Viewer,
+  what: string,
+): T | null {
+  const visible = visibleTo(record, viewer);
+  if (visible && !canWrite(visible, viewer)) {
+    throw new LabError(
+      'read_only',
+      `this ${what} is shipped with Character Lab and cannot be changed: make a copy of it instead`,
+      403,
+    );
+  }
+  return visible;
 }

@@ -41,6 +41,12 @@ export class RateLimiter {
     };
   }
 
+  /** How many hits `client` has in its current window, without counting one. */
+  peek(client: string): number {
+    const window = this.windows.get(client);
+    return window && this.now() - window.start < this.options.windowMs ? window.count : 0;
+  }
+
   /** Forgets expired windows so a stream of distinct clients cannot grow the map forever. */
   private sweep(now: number): void {
     for (const [client, window] of this.windows) {

@@ -12,12 +12,17 @@ import { NODE_STATUSES, RUN_EVENT_TYPES, RUN_STATUSES, type RunEventInput } from
 import type { Redactor } from './secrets';
 import { watchRun, type RunWatch } from './watch-run';
 import type { TemporalEndpoint } from '../temporal/launcher';
+import type { AccountService } from '../auth/account-service';
+import { canRead, LOCAL_VIEWER, type Viewer } from '../auth/viewer';
+import { viewerOfHandshake } from './auth';
 
 export interface SocketOptions {
   redact: Redactor;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Runs one browser may watch at once. */
   maxWatchesPerSocket?: number;
+  /** Accounts (LAB_AUTH=on): a watcher must be signed in and may watch only runs it can read. */
+  accounts?: AccountService;
 }
 
 /** Ack of a failed request: the same error shape as HTTP. */
@@ -60,6 +65,33 @@ type Ack = (response: unknown) => void;
 
 /** Wires the default namespace (run watching) and `/workers` (event intake). */
 export function attachSockets(io: Server, engine: Engine, options: SocketOptions): void {
+  // Who a browser socket acts for, from its page's session cookie or `auth.token`.
+  io.use((socket, next) => {
+    if (!options.accounts) {
+      socket.data.viewer = LOCAL_VIEWER;
+      next();
+      return;
+    }
+    viewerOfHandshake(
+      socket.handshake.headers,
+      socket.handshake.auth as Record<string, unknown> | undefined,
+      options.accounts,
+    ).then(
+      (viewer) => {
+        if (viewer) {
+          socket.data.viewer = viewer;
+          next();
+        } else next(new Error('unauthenticated'));
+      },
+      (error: unknown) => {
+        options.log(
+          'error',
+          `checking a socket's session failed: ${options.redact(String(error))}`,
+        );
+        next(new Error('unauthenticated'));
+      },
+    );
+  });
   io.on('connection', (socket) => handleBrowser(socket, engine, options));
 
   const workers = io.of('/workers');
@@ -204,6 +236,12 @@ function handleBrowser(socket: Socket, engine: Engine, options: SocketOptions): 
     opening.add(runId);
     let watch: RunWatch | null;
     try {
+      // Another user's run is reported as missing, exactly like one that does not exist.
+      const run = await engine.runs.get(runId);
+      if (!run || !canRead(run, socket.data.viewer as Viewer)) {
+        reply(socketError('run_not_found', `run "${runId}" does not exist: check the run id`));
+        return;
+      }
       watch = await watchRun(engine, runId, sinceSeq, (event) => {
         socket.emit('run:event', options.redact(event));
       });

@@ -497,8 +497,8 @@ export class TemplateService {
     ownerId: string,
     preview: { artifactId: string },
   ): Promise<TemplatePreview> {
-    const record = await this.deps.artifacts.get(preview.artifactId);
-    if (!record || record.ownerId !== ownerId) throw notFound('artifact', preview.artifactId);
+    const record = await this.deps.artifacts.readableByOwner(preview.artifactId, ownerId);
+    if (!record) throw notFound('artifact', preview.artifactId);
     if (!record.mime.startsWith('image/') && !record.mime.startsWith('video/')) {
       throw new LabError(
         'invalid_preview',

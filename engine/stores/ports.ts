@@ -11,7 +11,10 @@ import type { ArtifactRef, Character } from '../graph/values';
 import type { CharacterIdentity } from '../faces/identity';
 
 export interface Owned {
-  /** The owning user's id; `local` when accounts are off. */
+  /**
+   * The owning user's id: `local` when accounts are off, `public` for shipped things every user
+   * may read (the demo character), else a user's id (engine/auth/viewer.ts).
+   */
   ownerId: string;
   createdAt: string;
   updatedAt: string;
@@ -80,10 +83,100 @@ export interface TemplateRecord extends Omit<TemplateVersionRecord, 'templateId'
   id: string;
 }
 
-/** Template versions add a create-only write, so two saves can never both claim one version. */
-export interface TemplateVersionCollection extends Collection<TemplateVersionRecord> {
+/** A collection with a create-only write: of several creates of one id exactly one wins. */
+export interface CreateOnlyCollection<T extends { id: string }> extends Collection<T> {
   /** Stores the record unless one with its id exists; true when it was stored. */
-  create(record: TemplateVersionRecord): Promise<boolean>;
+  create(record: T): Promise<boolean>;
+}
+
+/** Template versions are create-only, so two saves can never both claim one version. */
+export type TemplateVersionCollection = CreateOnlyCollection<TemplateVersionRecord>;
+
+export type UserRole = 'admin' | 'member';
+
+/** An account (LAB_AUTH=on). The id is `usr_<username>`, so a username is unique by creation. */
+export interface UserRecord {
+  id: string;
+  username: string;
+  role: UserRole;
+  /** engine/auth/passwords.ts: `scrypt$N$r$p$salt$hash`. */
+  passwordHash: string;
+  /** A disabled user cannot sign in, and their sessions and tokens stop working. */
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  /** Bumped when the password changes or the user is disabled: older sessions end. */
+  credentialsVersion: number;
+}
+
+/**
+ * A signed-in browser. The cookie holds `<id>.<secret>`-style token (engine/auth/secret-token.ts);
+ * only the secret's sha256 is stored, so a copy of the database signs no one in.
+ */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  secretHash: string;
+  /** The user's credentialsVersion when the session began. */
+  credentialsVersion: number;
+  createdAt: string;
+  expiresAt: string;
+  lastSeenAt: string;
+}
+
+/**
+ * A personal API token (the CLI, scripts: acts as its user) or a worker token (a remote worker:
+ * reports events only for runs Temporal dispatched to it). Shown once, stored as a hash.
+ */
+export interface ApiTokenRecord {
+  id: string;
+  kind: 'personal' | 'worker';
+  /** The owner of a personal token; the admin who made a worker token. */
+  userId: string;
+  name: string;
+  secretHash: string;
+  createdAt: string;
+  lastUsedAt?: string;
+}
+
+/** A one-time link that lets its holder create an account with the given role. */
+export interface InviteRecord {
+  id: string;
+  secretHash: string;
+  role: UserRole;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** A read-only link to one version of a workflow (and optionally its last run's video). */
+export interface ShareRecord extends Owned {
+  id: string;
+  secretHash: string;
+  workflowId: string;
+  /** The workflow's revision when shared: the link shows this version, not later edits. */
+  revision: number;
+  name: string;
+  graph: GraphDocument;
+  /** The finished video offered with the link, if the owner chose to include it. */
+  video?: ArtifactRef;
+  /** A picture of the graph's first frame or the template preview, if any. */
+  preview?: ArtifactRef;
+  expiresAt: string;
+  /** Set when the owner revokes the link; the record stays so the owner sees it ended. */
+  revokedAt?: string;
+}
+
+/**
+ * Artifacts are content-addressed, so two users storing the same bytes share one record whose
+ * ownerId is the first of them; every other user who stored or produced those bytes gets a
+ * grant (id `<ownerId>:<artifactId>`) and may read them too.
+ */
+export interface ArtifactGrantRecord {
+  id: string;
+  ownerId: string;
+  artifactId: string;
+  createdAt: string;
 }
 
 export interface ArtifactRecord extends ArtifactRef, Pick<Owned, 'ownerId' | 'createdAt'> {
@@ -161,6 +254,12 @@ export interface DocumentStore {
   templates: Collection<TemplateRecord>;
   templateVersions: TemplateVersionCollection;
   externalTasks: Collection<ExternalTaskRecord>;
+  users: CreateOnlyCollection<UserRecord>;
+  sessions: Collection<SessionRecord>;
+  apiTokens: Collection<ApiTokenRecord>;
+  invites: Collection<InviteRecord>;
+  shares: Collection<ShareRecord>;
+  artifactGrants: Collection<ArtifactGrantRecord>;
   events: EventLog;
   cache: CacheStore;
   health(): Promise<boolean>;

@@ -3,11 +3,13 @@
  * as stored now, so an edited character flows into the next run. It also makes sure the
  * character's face identity is computed (characters saved before identities existed are
  * embedded here, once), so the frames downstream are checked against it without waiting.
+ * Once that is done, the server loads the character itself before a run starts
+ * (`resolveOnServer` in definition.ts), and this activity runs only when it could not.
  */
 import type { z } from 'zod';
 import { characterSchema } from '../../engine/graph/values';
 import { NonRetryableNodeError, type NodeActivity } from '../../engine/worker/node-api';
-import type { characterLoader } from './definition';
+import { loadedCharacter, type characterLoader } from './definition';
 
 type Params = z.infer<typeof characterLoader.params>;
 
@@ -30,10 +32,11 @@ export const activity: NodeActivity<Params> = async ({ params, ctx }) => {
   // The record also carries owner, dates and revision; the edge value is the Character alone.
   const character = characterSchema.parse(record);
   ctx.progress(0.2, 'reading the face identity');
+  let faceModel: string | null = null;
   try {
     const identity = await ctx.identity(character);
     if (identity) {
-      character.embeddingModel = identity.model;
+      faceModel = identity.model;
       ctx.progress(1, `loaded · identity v${identity.version}, threshold ${identity.threshold}`);
     } else {
       ctx.log(
@@ -47,5 +50,6 @@ export const activity: NodeActivity<Params> = async ({ params, ctx }) => {
     ctx.log(`face identity of ${character.name} not computed: ${String(error)}`);
     ctx.progress(1, 'loaded');
   }
-  return { character };
+  // The same builder as the server's resolution (definition.ts), so both give one value.
+  return loadedCharacter(record, faceModel);
 };

@@ -401,13 +401,16 @@ function addNode(
   if (!info) return state;
   const id = uniqueId(nodeIdBase(info.type), new Set(state.nodes.map((n) => n.id)));
   const node: FlowNode = {
-    ...toFlowNode({
-      id,
-      type: info.type,
-      typeVersion: info.typeVersion,
-      position: { x: Math.round(action.position.x), y: Math.round(action.position.y) },
-      params: defaultParams(info),
-    }),
+    ...toFlowNode(
+      {
+        id,
+        type: info.type,
+        typeVersion: info.typeVersion,
+        position: { x: Math.round(action.position.x), y: Math.round(action.position.y) },
+        params: defaultParams(info),
+      },
+      state.catalog,
+    ),
     selected: true,
   };
   const nodes = [...state.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
@@ -471,7 +474,7 @@ function paste(
   ]);
   const nodes = [
     ...state.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)),
-    ...placed.nodes.map((n) => ({ ...toFlowNode(n), selected: true })),
+    ...placed.nodes.map((n) => ({ ...toFlowNode(n, state.catalog), selected: true })),
   ];
   const edges = [
     ...deselectEdges(state.edges),

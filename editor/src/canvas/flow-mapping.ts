@@ -9,6 +9,7 @@ import type { GraphDocument, GraphEdge, GraphNode } from '../../../engine/graph/
 import type { PortKind } from '../../../engine/graph/ports';
 import type { Catalog } from './catalog';
 import { findPort, portKind } from './catalog';
+import { nodeGeometry } from './node-geometry';
 
 export interface GraphNodeData extends Record<string, unknown> {
   type: string;
@@ -31,20 +32,30 @@ export type FlowEdge = Edge<GraphEdgeData, 'typed'>;
 /** Everything of a document except its nodes and edges. */
 export type DocumentMeta = Omit<GraphDocument, 'nodes' | 'edges'>;
 
-export function toFlowNode(node: GraphNode, previous?: FlowNode): FlowNode {
+/**
+ * A document node as React Flow draws it. A node of a known type comes with its size and
+ * handles (node-geometry.ts), so React Flow can draw it and its edges before measuring it.
+ */
+export function toFlowNode(node: GraphNode, catalog: Catalog, previous?: FlowNode): FlowNode {
   const data: GraphNodeData = {
     type: node.type,
     typeVersion: node.typeVersion,
     params: node.params,
     ...(node.label === undefined ? {} : { label: node.label }),
   };
+  const info = catalog.get(node.type);
+  const geometry = info ? nodeGeometry(info) : undefined;
+  // The size measured last (undo/redo of a node showing outputs) beats the idle size.
+  const measured =
+    previous?.measured ??
+    (geometry ? { width: geometry.width, height: geometry.height } : undefined);
   return {
     id: node.id,
     type: 'graph',
     position: { x: node.position.x, y: node.position.y },
     data,
-    // Keep the measured size across undo/redo so nodes do not blink while re-measuring.
-    ...(previous?.measured ? { measured: previous.measured } : {}),
+    ...(measured ? { measured } : {}),
+    ...(geometry ? { handles: geometry.handles } : {}),
   };
 }
 
@@ -75,7 +86,7 @@ export function toFlow(
   const before = new Map(previous.map((node) => [node.id, node]));
   const nodeTypes = new Map(doc.nodes.map((node) => [node.id, node.type]));
   return {
-    nodes: doc.nodes.map((node) => toFlowNode(node, before.get(node.id))),
+    nodes: doc.nodes.map((node) => toFlowNode(node, catalog, before.get(node.id))),
     edges: doc.edges.map((edge) => toFlowEdge(edge, nodeTypes, catalog)),
   };
 }

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { checkBlob } from '../../artifacts/integrity';
 import { LabError, notFound } from '../../errors';
 import { artifactIdSchema } from '../../graph/values';
-import { ownerOf, visibleTo, type ServerContext } from '../context';
+import { ownerOf, viewerOf, type ServerContext } from '../context';
 import { parseRange } from '../range';
 import { receiveArtifact } from '../uploads';
 
@@ -41,7 +41,7 @@ export function artifactRoutes(app: FastifyInstance, ctx: ServerContext): void {
         );
       }
       const id = parsed.data;
-      const record = visibleTo(await engine.artifacts.get(id), ownerOf(request));
+      const record = await engine.artifacts.readableBy(id, viewerOf(request));
       const stat = record ? await engine.blobs.stat(id) : null;
       if (!record || !stat) throw notFound('artifact', id);
 

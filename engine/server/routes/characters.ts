@@ -23,7 +23,16 @@ import type { CharacterIdentity } from '../../faces/identity';
 import { hasIdentityFace } from '../../faces/identity';
 import { artifactIdSchema, type ArtifactRef } from '../../graph/values';
 import type { CharacterRecord } from '../../stores/ports';
-import { newId, ownerOf, requireId, visibleTo, type ServerContext } from '../context';
+import {
+  newId,
+  ownerOf,
+  requireId,
+  viewerOf,
+  visibleTo,
+  writableBy,
+  type ServerContext,
+} from '../context';
+import { listedOwners, type Viewer } from '../../auth/viewer';
 import { checkImage, imagePartBytes, storeImages, type ImageUpload } from '../uploads';
 
 const DEFAULT_LORA_WEIGHT = 0.8;
@@ -83,8 +92,14 @@ export function characterRoutes(app: FastifyInstance, ctx: ServerContext): void 
     ffmpegPath: ctx.engine.providers.ffmpegPath,
   });
 
-  const requireCharacter = async (id: string, ownerId: string): Promise<CharacterRecord> => {
-    const record = visibleTo(await documents.characters.get(id), ownerId);
+  const requireCharacter = async (
+    id: string,
+    viewer: Viewer,
+    access: 'read' | 'write' = 'read',
+  ): Promise<CharacterRecord> => {
+    const stored = await documents.characters.get(id);
+    const record =
+      access === 'read' ? visibleTo(stored, viewer) : writableBy(stored, viewer, 'character');
     if (!record) throw notFound('character', id);
     return record;
   };
@@ -92,12 +107,12 @@ export function characterRoutes(app: FastifyInstance, ctx: ServerContext): void 
   /** Resolves image references to stored image artifacts, so a character never points at nothing. */
   const resolveImages = async (
     refs: readonly ReferenceInput[],
-    ownerId: string,
+    viewer: Viewer,
   ): Promise<ArtifactRef[]> => {
     const resolved: ArtifactRef[] = [];
     for (const ref of refs) {
       const id = typeof ref === 'string' ? ref : ref.id;
-      const record = visibleTo(await ctx.engine.artifacts.get(id), ownerId);
+      const record = await ctx.engine.artifacts.readableBy(id, viewer);
       if (!record)
         throw new LabError(
           'artifact_not_found',
@@ -117,16 +132,19 @@ export function characterRoutes(app: FastifyInstance, ctx: ServerContext): void 
     return resolved;
   };
 
-  app.get('/api/characters', async (request) =>
-    documents.characters.list({
-      where: { ownerId: ownerOf(request) },
-      orderByDesc: 'updatedAt',
-      limit: 500,
-    }),
-  );
+  // The viewer's own characters, then the shipped ones (the demo character) every user may use.
+  app.get('/api/characters', async (request) => {
+    const lists = await Promise.all(
+      listedOwners(viewerOf(request)).map((ownerId) =>
+        documents.characters.list({ where: { ownerId }, orderByDesc: 'updatedAt', limit: 500 }),
+      ),
+    );
+    return lists.flat().slice(0, 500);
+  });
 
   app.post('/api/characters', async (request, reply) => {
     const ownerId = ownerOf(request);
+    const viewer = viewerOf(request);
     const { fields, images } = request.isMultipart()
       ? await readCharacterForm(request, ctx)
       : { fields: request.body ?? {}, images: [] };
@@ -139,7 +157,7 @@ export function characterRoutes(app: FastifyInstance, ctx: ServerContext): void 
     }
     // Check references and faces before storing uploads: a refused request leaves nothing behind.
     const referenceInputs = parsed.referenceImages ?? [];
-    const referenced = await resolveImages(referenceInputs, ownerId);
+    const referenced = await resolveImages(referenceInputs, viewer);
     const requests: ReferenceRequest[] = [
       ...images.map((image) => ({
         id: createHash('sha256').update(image.bytes).digest('hex'),
@@ -178,12 +196,12 @@ export function characterRoutes(app: FastifyInstance, ctx: ServerContext): void 
   });
 
   app.get('/api/characters/:id', async (request) =>
-    requireCharacter(requireId(request.params), ownerOf(request)),
+    requireCharacter(requireId(request.params), viewerOf(request)),
   );
 
   app.put('/api/characters/:id', async (request) => {
-    const ownerId = ownerOf(request);
-    const existing = await requireCharacter(requireId(request.params), ownerId);
+    const viewer = viewerOf(request);
+    const existing = await requireCharacter(requireId(request.params), viewer, 'write');
     const changes = updateSchema.parse(request.body ?? {});
     const next: CharacterRecord = { ...existing };
     if (changes.name !== undefined) next.name = changes.name;
@@ -199,7 +217,7 @@ export function characterRoutes(app: FastifyInstance, ctx: ServerContext): void 
     let identity: CharacterIdentity | undefined;
     if (changes.referenceImages !== undefined) {
       const inputs = changes.referenceImages;
-      next.referenceImages = await resolveImages(inputs, ownerId);
+      next.referenceImages = await resolveImages(inputs, viewer);
       const requests = next.referenceImages.map((ref, i) => ({
         id: ref.id,
         role: roleOf(inputs[i]),
@@ -218,7 +236,7 @@ export function characterRoutes(app: FastifyInstance, ctx: ServerContext): void 
   });
 
   app.delete('/api/characters/:id', async (request, reply) => {
-    const existing = await requireCharacter(requireId(request.params), ownerOf(request));
+    const existing = await requireCharacter(requireId(request.params), viewerOf(request), 'write');
     await documents.characters.delete(existing.id);
     await identities.unindex(existing);
     return reply.code(204).send();
@@ -226,7 +244,7 @@ export function characterRoutes(app: FastifyInstance, ctx: ServerContext): void 
 
   app.post('/api/characters/:id/similar', async (request) => {
     const ownerId = ownerOf(request);
-    const record = await requireCharacter(requireId(request.params), ownerId);
+    const record = await requireCharacter(requireId(request.params), viewerOf(request));
     const { limit } = similarBodySchema.parse(request.body ?? {});
     const identity = await identities.ensure(record);
     if (!hasIdentityFace(identity)) {

@@ -8,7 +8,15 @@ import { isTerminalRunStatus } from '../../runs/events';
 import { LabError, notFound } from '../../errors';
 import type { Engine } from '../../engine-types';
 import type { RunRecord } from '../../stores/ports';
-import { ownerOf, requireId, visibleTo, type ServerContext } from '../context';
+import {
+  ownerOf,
+  requireId,
+  viewerOf,
+  visibleTo,
+  writableBy,
+  type ServerContext,
+} from '../context';
+import type { Viewer } from '../../auth/viewer';
 
 const valuesSchema = z.record(z.string(), z.unknown());
 
@@ -115,8 +123,13 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { engine } = ctx;
   const gate = new RunGate(engine, ctx.options.maxActiveRunsPerUser);
 
-  const requireRun = async (id: string, ownerId: string): Promise<RunRecord> => {
-    const run = visibleTo(await engine.runs.get(id), ownerId);
+  const requireRun = async (
+    id: string,
+    viewer: Viewer,
+    access: 'read' | 'write' = 'read',
+  ): Promise<RunRecord> => {
+    const stored = await engine.runs.get(id);
+    const run = access === 'read' ? visibleTo(stored, viewer) : writableBy(stored, viewer, 'run');
     if (!run) throw notFound('run', id);
     return run;
   };
@@ -136,7 +149,10 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       values = undefined;
     } else if ('workflowId' in body) {
       workflowId = body.workflowId;
-      const workflow = visibleTo(await engine.documents.workflows.get(workflowId), ownerId);
+      const workflow = visibleTo(
+        await engine.documents.workflows.get(workflowId),
+        viewerOf(request),
+      );
       if (!workflow) throw notFound('workflow', workflowId);
       graph = workflow.graph;
     } else {
@@ -170,24 +186,24 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get('/api/runs/:id', async (request) => {
-    const run = await requireRun(requireId(request.params), ownerOf(request));
+    const run = await requireRun(requireId(request.params), viewerOf(request));
     return (await engine.runs.snapshot(run.id)) ?? run.snapshot;
   });
 
   // The graph the run started from (values applied), e.g. to re-run it with changes.
   app.get('/api/runs/:id/graph', async (request) => {
-    const run = await requireRun(requireId(request.params), ownerOf(request));
+    const run = await requireRun(requireId(request.params), viewerOf(request));
     return run.graph;
   });
 
   app.post('/api/runs/:id/cancel', async (request, reply) => {
-    const run = await requireRun(requireId(request.params), ownerOf(request));
+    const run = await requireRun(requireId(request.params), viewerOf(request), 'write');
     await engine.runs.cancel(run.id);
     return reply.code(202).send({ runId: run.id, status: 'cancelling' });
   });
 
   app.post('/api/runs/:id/nodes/:nodeId/cancel', async (request, reply) => {
-    const run = await requireRun(requireId(request.params), ownerOf(request));
+    const run = await requireRun(requireId(request.params), viewerOf(request), 'write');
     const nodeId = requireId(request.params, 'nodeId');
     await engine.runs.cancelNode(run.id, nodeId);
     return reply.code(202).send({ runId: run.id, nodeId, status: 'cancelling' });
@@ -195,7 +211,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/api/runs/:id/rerun', async (request, reply) => {
     const ownerId = ownerOf(request);
-    const run = await requireRun(requireId(request.params), ownerId);
+    const run = await requireRun(requireId(request.params), viewerOf(request), 'write');
     const body = rerunBodySchema.parse(request.body ?? {});
     const next = await gate.admit(ownerId, () => engine.runs.rerun(run.id, body));
     return reply.code(202).send({ runId: next.id });
@@ -204,7 +220,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // "Regenerate this shot": one fan-out item gets a new seed, everything else comes from cache.
   app.post('/api/runs/:id/regenerate', async (request, reply) => {
     const ownerId = ownerOf(request);
-    const run = await requireRun(requireId(request.params), ownerId);
+    const run = await requireRun(requireId(request.params), viewerOf(request), 'write');
     const body = regenerateBodySchema.parse(request.body ?? {});
     const next = await gate.admit(ownerId, () => engine.runs.regenerate(run.id, body));
     return reply.code(202).send({ runId: next.id });

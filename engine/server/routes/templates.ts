@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { notFound } from '../../errors';
 import { artifactIdSchema } from '../../graph/values';
-import { ownerOf, requireId, visibleTo, type ServerContext } from '../context';
+import { ownerOf, requireId, viewerOf, visibleTo, type ServerContext } from '../context';
+import type { Viewer } from '../../auth/viewer';
 import { categorySchema, MAX_PREVIEW_BYTES } from '../template-file';
 import type { TemplateInput } from '../templates';
 import { attachment, createWorkflow } from './workflows';
@@ -63,14 +64,12 @@ export function templateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { templates } = ctx;
 
   /** The body of a create or update as the service's input: graph from a workflow or as given. */
-  const saveInput = async (ownerId: string, raw: unknown): Promise<TemplateInput> => {
+  const saveInput = async (viewer: Viewer, raw: unknown): Promise<TemplateInput> => {
+    const ownerId = viewer.id;
     const body = saveBodySchema.parse(raw ?? {});
     let graph: unknown = body.graph;
     if (body.workflowId !== undefined) {
-      const workflow = visibleTo(
-        await ctx.engine.documents.workflows.get(body.workflowId),
-        ownerId,
-      );
+      const workflow = visibleTo(await ctx.engine.documents.workflows.get(body.workflowId), viewer);
       if (!workflow) throw notFound('workflow', body.workflowId);
       graph = workflow.graph;
     }
@@ -94,7 +93,10 @@ export function templateRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/api/templates', async (request, reply) => {
     const ownerId = ownerOf(request);
-    const template = await templates.create(ownerId, await saveInput(ownerId, request.body));
+    const template = await templates.create(
+      ownerId,
+      await saveInput(viewerOf(request), request.body),
+    );
     return reply.code(201).send(template);
   });
 
@@ -115,7 +117,7 @@ export function templateRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // Read-only and ownership are checked before the body, so a shipped template answers 403
     // whatever is sent.
     await templates.requireWritable(ownerId, id);
-    return templates.update(ownerId, id, await saveInput(ownerId, request.body));
+    return templates.update(ownerId, id, await saveInput(viewerOf(request), request.body));
   });
 
   app.delete('/api/templates/:id', async (request, reply) => {

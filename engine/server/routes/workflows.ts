@@ -14,7 +14,16 @@ import { serializeGraph } from '../../graph/canonical';
 import type { GraphDocument } from '../../graph/document';
 import { LabError, notFound } from '../../errors';
 import type { WorkflowRecord } from '../../stores/ports';
-import { newId, ownerOf, requireId, visibleTo, type ServerContext } from '../context';
+import {
+  newId,
+  ownerOf,
+  requireId,
+  viewerOf,
+  visibleTo,
+  writableBy,
+  type ServerContext,
+} from '../context';
+import type { Viewer } from '../../auth/viewer';
 import { graphFromBody, requireLoadableGraph } from '../graph-input';
 
 /** A workflow in lists: everything but the graph itself. */
@@ -128,8 +137,14 @@ function conflict(current: WorkflowRecord, yours: number): LabError {
 export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { documents } = ctx.engine;
 
-  const requireWorkflow = async (id: string, ownerId: string): Promise<WorkflowRecord> => {
-    const record = visibleTo(await documents.workflows.get(id), ownerId);
+  const requireWorkflow = async (
+    id: string,
+    viewer: Viewer,
+    access: 'read' | 'write' = 'read',
+  ): Promise<WorkflowRecord> => {
+    const stored = await documents.workflows.get(id);
+    const record =
+      access === 'read' ? visibleTo(stored, viewer) : writableBy(stored, viewer, 'workflow');
     if (!record) throw notFound('workflow', id);
     return record;
   };
@@ -167,15 +182,15 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get('/api/workflows/:id', async (request, reply) => {
-    const record = await requireWorkflow(requireId(request.params), ownerOf(request));
+    const record = await requireWorkflow(requireId(request.params), viewerOf(request));
     return withEtag(reply, record).send(record);
   });
 
   app.put('/api/workflows/:id', async (request, reply) => {
     const id = requireId(request.params);
-    const ownerId = ownerOf(request);
+    const viewer = viewerOf(request);
     const expected = expectedRevision(request);
-    let existing = await requireWorkflow(id, ownerId);
+    let existing = await requireWorkflow(id, viewer, 'write');
     const { graph, migratedFrom, problems } = requireLoadableGraph(
       ctx.engine.graph,
       graphFromBody(request.body),
@@ -199,20 +214,20 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServerContext): void {
           problems,
         });
       }
-      existing = await requireWorkflow(id, ownerId);
+      existing = await requireWorkflow(id, viewer, 'write');
       // Another save won (or, on MongoDB, is writing its claimed revision right now).
       if (attempt >= SAVE_ATTEMPTS) throw conflict(existing, from);
     }
   });
 
   app.delete('/api/workflows/:id', async (request, reply) => {
-    const existing = await requireWorkflow(requireId(request.params), ownerOf(request));
+    const existing = await requireWorkflow(requireId(request.params), viewerOf(request), 'write');
     await documents.workflows.delete(existing.id);
     return reply.code(204).send();
   });
 
   app.get('/api/workflows/:id/export', async (request, reply) => {
-    const record = await requireWorkflow(requireId(request.params), ownerOf(request));
+    const record = await requireWorkflow(requireId(request.params), viewerOf(request));
     return reply
       .type('application/json; charset=utf-8')
       .header('content-disposition', attachment(`${record.name}.json`))

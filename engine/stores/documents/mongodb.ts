@@ -22,19 +22,25 @@ import {
 import { LabError } from '../../errors';
 import type { RunEvent, RunEventInput } from '../../runs/events';
 import type {
+  ApiTokenRecord,
+  ArtifactGrantRecord,
   ArtifactRecord,
   CacheEntry,
   CacheStore,
   CharacterRecord,
   Collection,
+  CreateOnlyCollection,
   DocumentStore,
   EventLog,
   ExternalTaskRecord,
+  InviteRecord,
   ListOptions,
   RunRecord,
+  SessionRecord,
+  ShareRecord,
   TemplateRecord,
   TemplateVersionCollection,
-  TemplateVersionRecord,
+  UserRecord,
   WorkflowCollection,
   WorkflowRecord,
 } from '../ports';
@@ -78,6 +84,15 @@ const COLLECTION_INDEXES: Record<string, IndexDescription[]> = {
   templates: [{ name: 'owner_updated', key: { ownerId: 1, updatedAt: -1, _id: 1 } }],
   template_versions: [{ name: 'template_version', key: { templateId: 1, version: -1, _id: 1 } }],
   external_tasks: [],
+  users: [],
+  sessions: [{ name: 'user', key: { userId: 1 } }],
+  api_tokens: [{ name: 'user', key: { userId: 1 } }],
+  invites: [],
+  shares: [
+    { name: 'owner', key: { ownerId: 1 } },
+    { name: 'workflow', key: { workflowId: 1 } },
+  ],
+  artifact_grants: [{ name: 'owner', key: { ownerId: 1 } }],
   workflow_claims: [{ name: 'workflow_revision', key: { workflowId: 1, revision: 1 } }],
 };
 
@@ -120,6 +135,12 @@ export class MongoDocumentStore implements DocumentStore {
   readonly templates: Collection<TemplateRecord>;
   readonly templateVersions: TemplateVersionCollection;
   readonly externalTasks: Collection<ExternalTaskRecord>;
+  readonly users: CreateOnlyCollection<UserRecord>;
+  readonly sessions: Collection<SessionRecord>;
+  readonly apiTokens: Collection<ApiTokenRecord>;
+  readonly invites: Collection<InviteRecord>;
+  readonly shares: Collection<ShareRecord>;
+  readonly artifactGrants: Collection<ArtifactGrantRecord>;
   readonly events: EventLog;
   readonly cache: CacheStore;
   /** The database name (the URL's path), for logs and health output. */
@@ -138,8 +159,14 @@ export class MongoDocumentStore implements DocumentStore {
     this.runs = new MongoRecordCollection(db, 'runs');
     this.artifacts = new MongoRecordCollection(db, 'artifacts');
     this.templates = new MongoRecordCollection(db, 'templates');
-    this.templateVersions = new MongoTemplateVersionCollection(db);
+    this.templateVersions = new MongoCreateOnlyCollection(db, 'template_versions');
     this.externalTasks = new MongoRecordCollection(db, 'external_tasks');
+    this.users = new MongoCreateOnlyCollection(db, 'users');
+    this.sessions = new MongoRecordCollection(db, 'sessions');
+    this.apiTokens = new MongoRecordCollection(db, 'api_tokens');
+    this.invites = new MongoRecordCollection(db, 'invites');
+    this.shares = new MongoRecordCollection(db, 'shares');
+    this.artifactGrants = new MongoRecordCollection(db, 'artifact_grants');
     this.events = new MongoEventLog(db.collection<StoredEvent>('events'));
     this.cache = new MongoCacheStore(db.collection<Stored>('cache'));
   }
@@ -287,16 +314,19 @@ class MongoRecordCollection<T extends { id: string }> implements Collection<T> {
 }
 
 /** Template versions: create() is one insertOne, which the unique `_id` lets only one win. */
-class MongoTemplateVersionCollection
-  extends MongoRecordCollection<TemplateVersionRecord>
-  implements TemplateVersionCollection
+class MongoCreateOnlyCollection<T extends { id: string }>
+  extends MongoRecordCollection<T>
+  implements CreateOnlyCollection<T>
 {
-  constructor(db: Db) {
-    super(db, 'template_versions');
+  constructor(
+    db: Db,
+    private readonly collectionName: string,
+  ) {
+    super(db, collectionName);
   }
 
-  async create(record: TemplateVersionRecord): Promise<boolean> {
-    checkRecordId(record, 'template_versions');
+  async create(record: T): Promise<boolean> {
+    checkRecordId(record, this.collectionName);
     try {
       await this.collection.insertOne({ ...toStoredDocument(record), _id: record.id });
       return true;

@@ -9,19 +9,25 @@ import type Database from 'better-sqlite3';
 import { LabError } from '../../errors';
 import type { RunEvent, RunEventInput } from '../../runs/events';
 import type {
+  ApiTokenRecord,
+  ArtifactGrantRecord,
   ArtifactRecord,
   CacheEntry,
   CacheStore,
   CharacterRecord,
   Collection,
+  CreateOnlyCollection,
   DocumentStore,
   EventLog,
   ExternalTaskRecord,
+  InviteRecord,
   ListOptions,
   RunRecord,
+  SessionRecord,
+  ShareRecord,
   TemplateRecord,
   TemplateVersionCollection,
-  TemplateVersionRecord,
+  UserRecord,
   WorkflowCollection,
   WorkflowRecord,
 } from '../ports';
@@ -67,6 +73,19 @@ const MIGRATIONS: readonly SqliteMigration[] = [
          (json_extract(data, '$.templateId'));`,
     ].join('\n'),
   },
+  {
+    name: '0003-accounts',
+    sql: [
+      ...['users', 'sessions', 'api_tokens', 'invites', 'shares', 'artifact_grants'].map(
+        (table) => `CREATE TABLE ${table} (id TEXT PRIMARY KEY, data TEXT NOT NULL) STRICT;`,
+      ),
+      `CREATE INDEX sessions_user ON sessions (json_extract(data, '$.userId'));`,
+      `CREATE INDEX api_tokens_user ON api_tokens (json_extract(data, '$.userId'));`,
+      `CREATE INDEX shares_owner ON shares (json_extract(data, '$.ownerId'));`,
+      `CREATE INDEX shares_workflow ON shares (json_extract(data, '$.workflowId'));`,
+      `CREATE INDEX artifact_grants_owner ON artifact_grants (json_extract(data, '$.ownerId'));`,
+    ].join('\n'),
+  },
 ];
 
 /** DocumentStore on better-sqlite3; the file is `<dataDir>/lab.db`. */
@@ -79,6 +98,12 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly templates: Collection<TemplateRecord>;
   readonly templateVersions: TemplateVersionCollection;
   readonly externalTasks: Collection<ExternalTaskRecord>;
+  readonly users: CreateOnlyCollection<UserRecord>;
+  readonly sessions: Collection<SessionRecord>;
+  readonly apiTokens: Collection<ApiTokenRecord>;
+  readonly invites: Collection<InviteRecord>;
+  readonly shares: Collection<ShareRecord>;
+  readonly artifactGrants: Collection<ArtifactGrantRecord>;
   readonly events: EventLog;
   readonly cache: CacheStore;
   /** The database file, for logs and health output. */
@@ -95,8 +120,14 @@ export class SqliteDocumentStore implements DocumentStore {
     this.runs = new SqliteCollection(this.db, 'runs');
     this.artifacts = new SqliteCollection(this.db, 'artifacts');
     this.templates = new SqliteCollection(this.db, 'templates');
-    this.templateVersions = new SqliteTemplateVersionCollection(this.db);
+    this.templateVersions = new SqliteCreateOnlyCollection(this.db, 'template_versions');
     this.externalTasks = new SqliteCollection(this.db, 'external_tasks');
+    this.users = new SqliteCreateOnlyCollection(this.db, 'users');
+    this.sessions = new SqliteCollection(this.db, 'sessions');
+    this.apiTokens = new SqliteCollection(this.db, 'api_tokens');
+    this.invites = new SqliteCollection(this.db, 'invites');
+    this.shares = new SqliteCollection(this.db, 'shares');
+    this.artifactGrants = new SqliteCollection(this.db, 'artifact_grants');
     this.events = new SqliteEventLog(this.db);
     this.cache = new SqliteCacheStore(this.db);
   }
@@ -221,22 +252,25 @@ class SqliteWorkflowCollection
   }
 }
 
-/** Template versions: create() is an INSERT that does nothing when the id exists. */
-class SqliteTemplateVersionCollection
-  extends SqliteCollection<TemplateVersionRecord>
-  implements TemplateVersionCollection
+/** Template versions and users: create() is an INSERT that does nothing when the id exists. */
+class SqliteCreateOnlyCollection<T extends { id: string }>
+  extends SqliteCollection<T>
+  implements CreateOnlyCollection<T>
 {
   private readonly insertNew: Database.Statement<[string, string]>;
 
-  constructor(db: Database.Database) {
-    super(db, 'template_versions');
+  constructor(
+    db: Database.Database,
+    private readonly tableName: string,
+  ) {
+    super(db, tableName);
     this.insertNew = db.prepare(
-      'INSERT INTO template_versions (id, data) VALUES (?, ?) ON CONFLICT (id) DO NOTHING',
+      `INSERT INTO ${tableName} (id, data) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
     );
   }
 
-  async create(record: TemplateVersionRecord): Promise<boolean> {
-    checkRecordId(record, 'template_versions');
+  async create(record: T): Promise<boolean> {
+    checkRecordId(record, this.tableName);
     return this.insertNew.run(record.id, JSON.stringify(record)).changes > 0;
   }
 }
