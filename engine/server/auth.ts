@@ -13,7 +13,8 @@
  */
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AccountService, SESSION_COOKIE } from '../auth/account-service';
+import type { AccountService} from '../auth/account-service';
+import { SESSION_COOKIE } from '../auth/account-service';
 import { LOCAL_VIEWER, type Viewer } from '../auth/viewer';
 import { LabError } from '../errors';
 
