@@ -85,6 +85,12 @@ export const CONFIG_VARIABLES = [
     description: 'shared secret of the `/workers` namespace',
   },
   {
+    name: 'LAB_TOKEN',
+    default: 'unset',
+    description:
+      '`charlab run --server` against a server with accounts: a personal API token (Tokens page)',
+  },
+  {
     name: 'LAB_SERVER_URL',
     default: 'from the data dir, else `http://HOST:PORT`',
     description: 'where `charlab worker` reports progress',
@@ -345,6 +351,8 @@ export interface LabConfig {
   serverUrl?: string;
   /** LAB_WORKER_TOKEN; unset → a random token kept in the data dir. */
   workerToken?: string;
+  /** LAB_TOKEN: the personal API token `charlab run --server` sends. */
+  token?: string;
   /** LAB_TASK_QUEUE_PREFIX, put before every task queue name. */
   taskQueuePrefix: string;
   /** LAB_GPU_SLOTS: concurrent activities on lab-gpu, one per GPU. */
@@ -399,6 +407,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     port: wholeNumber(env, 'PORT', 8080, 0, 65_535, 'a whole number from 0 to 65535'),
     ...(serverUrl ? { serverUrl } : {}),
     ...(workerToken ? { workerToken } : {}),
+    ...(read(env, 'LAB_TOKEN') ? { token: read(env, 'LAB_TOKEN') } : {}),
     taskQueuePrefix: read(env, 'LAB_TASK_QUEUE_PREFIX') ?? '',
     gpuSlots: wholeNumber(
       env,

@@ -77,6 +77,8 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
     'per user address, which LAB_TRUST_PROXY takes from the proxy; 50 studio tabs per address is plenty',
   LAB_ARTIFACT_REDIRECT:
     "MinIO sits on the compose network, out of browsers' reach, so downloads stream through the API",
+  LAB_ALLOW_NO_AUTH: 'accounts are on (LAB_AUTH=on), so nothing is served without them',
+  LAB_TOKEN: "the CLI's token for `charlab run --server`; no service of the stack runs the CLI",
 };
 
 /** What the production shape needs set: on every service of ours, then by role. */
@@ -93,7 +95,16 @@ const REQUIRED = {
     'QDRANT_URL',
   ],
   // LAB_PUBLIC_URL is passed through too, but only the deployer knows its value.
-  api: ['HOST', 'PORT', 'LAB_REDIS_URL', 'LAB_ALLOWED_HOSTS', 'LAB_TRUST_PROXY'],
+  api: [
+    'HOST',
+    'PORT',
+    'LAB_REDIS_URL',
+    'LAB_ALLOWED_HOSTS',
+    'LAB_TRUST_PROXY',
+    'LAB_AUTH',
+    'LAB_ADMIN_USERNAME',
+    'LAB_ADMIN_PASSWORD',
+  ],
   worker: ['LAB_SERVER_URL', 'LAB_WORKER_METRICS_ADDRESS'],
   gpuWorker: ['LAB_GPU_SLOTS'],
 };

@@ -23,6 +23,7 @@ import type { PreparedGraph } from '../graph/schema';
 import type { ArtifactRef } from '../graph/values';
 import { createEngine } from '../engine';
 import type { Engine } from '../engine-types';
+import type { RunRecord } from '../stores/ports';
 import { LabError } from '../errors';
 import { SHIPPED_TEMPLATES_DIR, TemplateCatalog, TemplateService } from '../server/templates';
 import { graphSchema } from '../../nodes/definitions';
@@ -56,7 +57,10 @@ export async function runCommand(args: string[], io: CliIO, config: LabConfig): 
     { min: 0, max: 1, names: 'the graph file (charlab run <graph.json>) or --template ID' },
   );
   const values = parseSets(flags.set);
-  const server = flags.server === undefined ? undefined : parseServerUrl(flags.server);
+  const server: ServerTarget | undefined =
+    flags.server === undefined
+      ? undefined
+      : { url: parseServerUrl(flags.server), ...(config.token ? { token: config.token } : {}) };
   if (flags.template !== undefined) {
     if (positionals.length > 0) {
       throw new UsageError(
@@ -161,7 +165,7 @@ function reportTemplateRefusal(
 
 /** Starts a template run on the server, then reads back the graph it runs (for the video). */
 async function runTemplateOnServer(
-  server: string,
+  server: ServerTarget,
   request: TemplateRunRequest,
   output: { out: string | undefined; cwd: string },
   io: CliIO,
@@ -216,7 +220,14 @@ async function runEmbedded(
   try {
     const plan = await planOf(engine);
     if (typeof plan === 'number') return plan;
-    const run = await engine.runs.start({ graph: plan.graph });
+    let run: RunRecord;
+    try {
+      run = await engine.runs.start({ graph: plan.graph });
+    } catch (error) {
+      // A graph that loads can still name what is not there (a deleted character).
+      if (error instanceof GraphInvalid) return reportInvalid(io, plan.graph.name, error.problems);
+      throw error;
+    }
     const printer = new ProgressPrinter(run.id, io.out);
     const watch = await watchRun(engine, run.id, 0, (event) => printer.accept(event));
     if (!watch) throw new Error(`run ${run.id} vanished right after it started`);
@@ -244,17 +255,41 @@ async function runEmbedded(
   }
 }
 
-/** A fetch to the server whose network failure says how to fix it. */
-async function apiFetch(server: string, path: string, init?: RequestInit): Promise<Response> {
+/** The server of `--server`, and the personal API token (LAB_TOKEN) it is called with. */
+interface ServerTarget {
+  url: string;
+  token?: string;
+}
+
+/**
+ * A fetch to the server whose failures say how to fix them: a network failure names the
+ * address, a 401 (a server with accounts) names LAB_TOKEN.
+ */
+async function apiFetch(server: ServerTarget, path: string, init?: RequestInit): Promise<Response> {
+  let response: Response;
   try {
-    return await fetch(`${server}${path}`, init);
+    response = await fetch(`${server.url}${path}`, {
+      ...init,
+      headers: {
+        ...(init?.headers as Record<string, string> | undefined),
+        ...(server.token ? { authorization: `Bearer ${server.token}` } : {}),
+      },
+    });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw new Error(
-      `cannot reach the server at ${server} (${cause?.code ?? cause?.message ?? String(error)}): ` +
+      `cannot reach the server at ${server.url} (${cause?.code ?? cause?.message ?? String(error)}): ` +
         'start it with `charlab serve` or fix --server',
     );
   }
+  if (response.status === 401) throw new UsageError(unauthorizedMessage(server));
+  return response;
+}
+
+function unauthorizedMessage(server: ServerTarget): string {
+  return server.token
+    ? `the server at ${server.url} refused LAB_TOKEN (unknown, revoked or malformed): make a new token on the studio's Tokens page`
+    : `the server at ${server.url} has accounts: set LAB_TOKEN to a personal API token (the studio's Tokens page)`;
 }
 
 /** The answer to POST /api/runs: the run id, or the server's refusal. */
@@ -267,7 +302,7 @@ type StartAnswer =
     };
 
 /** A POST /api/runs with `body`, to call when the run should start. */
-function startOnServer(server: string, body: object): () => Promise<StartAnswer> {
+function startOnServer(server: ServerTarget, body: object): () => Promise<StartAnswer> {
   return async () => {
     const started = await apiFetch(server, '/api/runs', {
       method: 'POST',
@@ -285,11 +320,11 @@ function startOnServer(server: string, body: object): () => Promise<StartAnswer>
 
 function reportServerRefusal(
   io: CliIO,
-  server: string,
+  server: ServerTarget,
   refused: Extract<StartAnswer, { ok: false }>,
 ): number {
   if (refused.error?.code === 'invalid_graph' && refused.error.details?.errors) {
-    return reportInvalid(io, server, refused.error.details.errors);
+    return reportInvalid(io, server.url, refused.error.details.errors);
   }
   io.err(
     `the server refused the run (${refused.status} ${refused.error?.code ?? ''}): ${refused.error?.message ?? 'no details'}`,
@@ -298,7 +333,7 @@ function reportServerRefusal(
 }
 
 async function runOnServer(
-  server: string,
+  server: ServerTarget,
   plan: RunPlan,
   io: CliIO,
   start: () => Promise<StartAnswer>,
@@ -313,7 +348,11 @@ async function runOnServer(
     offSignal();
     api(`/api/runs/${runId}/cancel`, { method: 'POST' }).catch(() => {});
   });
-  const socket = connect(server, { transports: ['websocket'], reconnectionDelayMax: 5_000 });
+  const socket = connect(server.url, {
+    transports: ['websocket'],
+    reconnectionDelayMax: 5_000,
+    ...(server.token ? { auth: { token: server.token } } : {}),
+  });
   try {
     await new Promise<void>((done, fail) => {
       const isEnd = (event: RunEvent) =>
@@ -334,9 +373,11 @@ async function runOnServer(
         if (ack.status && isTerminalRunStatus(ack.status) && ack.seq === printer.lastSeq) done();
       };
       socket.on('connect', () => watch().catch(fail));
-      socket.on('connect_error', (error) =>
-        io.err(`connection to ${server} failed (${error.message}); retrying`),
-      );
+      socket.on('connect_error', (error) => {
+        // A refused sign-in does not get better by retrying.
+        if (error.message === 'unauthenticated') fail(new UsageError(unauthorizedMessage(server)));
+        else io.err(`connection to ${server.url} failed (${error.message}); retrying`);
+      });
       socket.on('run:event', (event: RunEvent) => {
         if (event.runId !== runId) return;
         printer.accept(event);
