@@ -12,6 +12,7 @@ import {
 import { buildServer, type LabServer } from '../server/app';
 import { brokenGraph, graphDoc, storyGraph, tinyFilm } from '../testing/server-fixtures';
 import { ArtifactService } from '../artifacts/artifact-service';
+import { AccountService } from '../auth/account-service';
 import { TemplateCatalog, TemplateService } from '../server/templates';
 import { openStores } from '../stores';
 import { graphSchema } from '../../nodes/definitions';
@@ -222,6 +223,27 @@ describe.skipIf(temporalUnavailable())('charlab run and serve', () => {
   it('exits 1 with the failing node and its error when the run fails', async () => {
     const dataDir = await mkdtemp(join(scratch, 'data-'));
     const t = terminal(testEnv(dataDir));
+    // OpenAI asked for by name on a worker without OPENAI_API_KEY: the node fails at once.
+    const graph = graphDoc(
+      'Unconfigured provider',
+      [
+        { id: 'script', type: 'script-input', params: { text: 'She waves.' } },
+        { id: 'story', type: 'gpt-storyboard', params: { provider: 'openai', shots: 1 } },
+        { id: 'frames', type: 'sd-lora-frame', params: { provider: 'local' } },
+      ],
+      [
+        ['script', 'text', 'story', 'script'],
+        ['story', 'storyboard', 'frames', 'storyboard'],
+      ],
+    );
+    expect(await main(['run', await file('unconfigured.json', graph)], t.io)).toBe(1);
+    expect(t.err.join('\n')).toMatch(/node "story" failed: .*openai/i);
+    expect(t.out).toContain('[frames] skipped');
+  });
+
+  it('exits 2 naming the node when the graph names a character that does not exist', async () => {
+    const dataDir = await mkdtemp(join(scratch, 'data-'));
+    const t = terminal(testEnv(dataDir));
     const graph = graphDoc(
       'Missing character',
       [
@@ -234,9 +256,8 @@ describe.skipIf(temporalUnavailable())('charlab run and serve', () => {
         ['who', 'character', 'story', 'character'],
       ],
     );
-    expect(await main(['run', await file('missing.json', graph)], t.io)).toBe(1);
-    expect(t.err.join('\n')).toMatch(/node "who" failed: .*char_nobody/);
-    expect(t.out).toContain('[story] skipped');
+    expect(await main(['run', await file('missing.json', graph)], t.io)).toBe(2);
+    expect(t.err.join('\n')).toMatch(/character_not_found: node "who" .*char_nobody/);
   });
 
   describe('against a server', () => {
@@ -313,6 +334,43 @@ describe.skipIf(temporalUnavailable())('charlab run and serve', () => {
           .update(await readFile(out))
           .digest('hex'),
       ).toBe(video.sha256);
+    });
+
+    it('runs on a server with accounts with LAB_TOKEN, and names LAB_TOKEN when it is missing or wrong', async () => {
+      const secured = buildServer(lab.engine, { auth: 'on' });
+      const { url: securedUrl } = await secured.listen('127.0.0.1', 0);
+      try {
+        const accounts = new AccountService(lab.engine.documents);
+        await accounts.createUser({ username: 'cli-user', password: 'a long enough password' });
+        const viewer = {
+          id: 'usr_cli-user',
+          username: 'cli-user',
+          role: 'member',
+          via: 'token',
+        } as const;
+        const { token } = await accounts.createToken(viewer, { name: 'cli test' });
+        const graph = await file('token-film.json', tinyFilm());
+
+        const signedOut = terminal();
+        expect(await main(['run', graph, '--server', securedUrl], signedOut.io)).toBe(2);
+        expect(signedOut.err.join('\n')).toMatch(/has accounts: set LAB_TOKEN/);
+
+        const wrong = terminal({ LAB_TOKEN: `${token.slice(0, -4)}0000` });
+        expect(await main(['run', graph, '--server', securedUrl], wrong.io)).toBe(2);
+        expect(wrong.err.join('\n')).toMatch(/refused LAB_TOKEN/);
+
+        const runsBefore = (await lab.engine.runs.list({ limit: 500 })).length;
+        const signedIn = terminal({ LAB_TOKEN: token });
+        expect(
+          await main(['run', graph, '--server', securedUrl], signedIn.io),
+          signedIn.err.join('\n'),
+        ).toBe(0);
+        const [run] = await lab.engine.runs.list({ limit: 1 });
+        expect((await lab.engine.runs.list({ limit: 500 })).length).toBe(runsBefore + 1);
+        expect(run.ownerId).toBe('usr_cli-user');
+      } finally {
+        await secured.close();
+      }
     });
   });
 
