@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npx vite build
+# The container listens on every interface, so `serve` needs LAB_AUTH=on (compose sets it) or,
+# behind a proxy that authenticates, LAB_ALLOW_NO_AUTH=on: without either it refuses to start.
 ENV HOST=0.0.0.0 PORT=8080 LAB_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080
