@@ -17,7 +17,10 @@ export interface PlanRetry {
   backoffCoefficient: number;
 }
 
-/** A node evaluated at compile time (pure): the workflow only reports it. */
+/**
+ * A node evaluated at compile time (pure), or answered by the server before the run started
+ * (engine/runs/cache-plan.ts): the workflow only reports it.
+ */
 export interface ConstantStep {
   kind: 'constant';
   outputs: Record<string, unknown>;
