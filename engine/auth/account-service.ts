@@ -57,6 +57,9 @@ export interface UserChange {
 }
 
 export class AccountService {
+  /** Told the id of every token revoked here (sockets of a worker token are closed at once). */
+  private readonly revokedListeners = new Set<(tokenId: string) => void>();
+
   constructor(
     private readonly documents: DocumentStore,
     private readonly now: () => number = Date.now,
@@ -118,7 +121,7 @@ export class AccountService {
   async signIn(
     username: unknown,
     password: unknown,
-  ): Promise<{ viewer: Viewer; token: string; expiresAt: string }> {
+  ): Promise<{ viewer: Viewer; token: string; expiresAt: string; cookieExpiresAt: string }> {
     const name = typeof username === 'string' ? username.trim().toLowerCase() : '';
     const user = USERNAME_PATTERN.test(name)
       ? await this.documents.users.get(userIdOf(name))
@@ -149,6 +152,10 @@ export class AccountService {
       viewer: { id: user.id, username: user.username, role: user.role, via: 'session' },
       token: minted.token,
       expiresAt,
+      // The browser keeps the cookie until the session's hard end: the idle end moves with
+      // every use (viewerOfSession), and a cookie that expired at the first idle end would
+      // sign out a user who was active all along.
+      cookieExpiresAt: new Date(now + SESSION_MAX_MS).toISOString(),
     };
   }
 
@@ -218,13 +225,7 @@ export class AccountService {
     }
     const losesAdmin =
       user.role === 'admin' && !user.disabled && (next.role !== 'admin' || next.disabled);
-    if (losesAdmin && (await this.enabledAdmins()) <= 1) {
-      throw new LabError(
-        'last_admin',
-        `${user.username} is the last enabled admin: make another user admin first`,
-        409,
-      );
-    }
+    if (losesAdmin && (await this.enabledAdmins()) <= 1) throw lastAdmin(user.username);
     if (next.disabled !== user.disabled || next.passwordHash !== user.passwordHash) {
       next.credentialsVersion = user.credentialsVersion + 1;
     }
@@ -232,6 +233,12 @@ export class AccountService {
       throw new LabError('cannot_disable_self', 'you cannot disable your own account', 409);
     }
     await this.documents.users.put(next);
+    // Two admins demoted at once both counted two admins above: checked again after the
+    // write, and undone when no enabled admin is left (both may be undone; neither is lost).
+    if (losesAdmin && (await this.enabledAdmins()) < 1) {
+      await this.documents.users.put(user);
+      throw lastAdmin(user.username);
+    }
     if (next.credentialsVersion !== user.credentialsVersion) await this.endSessionsOf(id);
     return publicUser(next);
   }
@@ -386,6 +393,16 @@ export class AccountService {
       throw new LabError('token_not_found', `token "${id}" does not exist`, 404);
     }
     await this.documents.apiTokens.delete(id);
+    for (const listener of this.revokedListeners) listener(id);
+  }
+
+  /**
+   * Calls `listener` with the id of each token revoked through this service; returns the
+   * unsubscribe function. Other API replicas learn of it on the token's next use.
+   */
+  onTokenRevoked(listener: (tokenId: string) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => void this.revokedListeners.delete(listener);
   }
 
   // ---- internals --------------------------------------------------------------------
@@ -449,6 +466,14 @@ function checkRole(value: unknown): UserRole {
     throw new LabError('invalid_role', `a role is one of: ${ROLES.join(', ')}`, 400);
   }
   return value as UserRole;
+}
+
+function lastAdmin(username: string): LabError {
+  return new LabError(
+    'last_admin',
+    `${username} is the last enabled admin: make another user admin first`,
+    409,
+  );
 }
 
 function inviteGone(): LabError {

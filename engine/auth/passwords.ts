@@ -43,13 +43,12 @@ export async function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, key] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !key) return false;
+  const params = { N: Number(n), r: Number(r), p: Number(p) };
+  // A damaged record is a failed sign-in, never a 500 (nor a gigabyte of scrypt memory).
+  if (!saneParams(params)) return false;
   const expected = Buffer.from(key, 'base64');
-  const actual = await derive(password, Buffer.from(salt, 'base64'), {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-  });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  const actual = await derive(password, Buffer.from(salt, 'base64'), params).catch(() => null);
+  return actual !== null && actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
 /**
@@ -60,6 +59,20 @@ let decoy: Promise<string> | undefined;
 export function decoyHash(): Promise<string> {
   decoy ??= hashPassword(randomBytes(16).toString('hex'));
   return decoy;
+}
+
+/** Parameters scrypt accepts within our memory bound: N a power of two up to 2^20. */
+function saneParams({ N, r, p }: { N: number; r: number; p: number }): boolean {
+  const whole = (value: number, max: number) =>
+    Number.isInteger(value) && value >= 1 && value <= max;
+  return (
+    whole(N, 2 ** 20) &&
+    N > 1 &&
+    (N & (N - 1)) === 0 &&
+    whole(r, 32) &&
+    whole(p, 16) &&
+    128 * N * r * p <= 200 * 1024 * 1024
+  );
 }
 
 function derive(password: string, salt: Buffer, params: ScryptOptions): Promise<Buffer> {

@@ -75,6 +75,27 @@ describe('charlab serve', () => {
     expect(await main(['serve', '--max-runs', '0'], t.io)).toBe(2);
     expect(t.err[0]).toMatch(/--max-runs takes a whole number from 1 to 10000, got "0"/);
   });
+
+  it('refuses a non-loopback HOST without accounts, and a default worker token, before starting anything', async () => {
+    const dataDir = join(scratch, 'never-made');
+    const open = terminal({ LAB_DATA_DIR: dataDir, LAB_AUTH: 'off', HOST: '0.0.0.0', PORT: '0' });
+    expect(await main(['serve'], open.io)).toBe(1);
+    expect(open.err.join('\n')).toMatch(
+      /^charlab: refusing to listen on 0\.0\.0\.0 without accounts/,
+    );
+    expect(open.err.join('\n')).toContain('LAB_AUTH=on');
+    const weak = terminal({
+      LAB_DATA_DIR: dataDir,
+      LAB_AUTH: 'on',
+      LAB_WORKER_TOKEN: 'change-me',
+      HOST: '127.0.0.1',
+      PORT: '0',
+    });
+    expect(await main(['serve'], weak.io)).toBe(1);
+    expect(weak.err.join('\n')).toContain('LAB_WORKER_TOKEN is a default or too short');
+    // Refused before the engine made its data dir (or started Temporal).
+    await expect(readFile(join(dataDir, 'lab.db'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });
 
 describe('charlab worker', () => {
@@ -361,8 +382,9 @@ describe.skipIf(temporalUnavailable())('charlab run and serve', () => {
 
         const runsBefore = (await lab.engine.runs.list({ limit: 500 })).length;
         const signedIn = terminal({ LAB_TOKEN: token });
+        const out = join(scratch, 'token-film.mp4');
         expect(
-          await main(['run', graph, '--server', securedUrl], signedIn.io),
+          await main(['run', graph, '--server', securedUrl, '--out', out], signedIn.io),
           signedIn.err.join('\n'),
         ).toBe(0);
         const [run] = await lab.engine.runs.list({ limit: 1 });

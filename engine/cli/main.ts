@@ -32,7 +32,10 @@ Commands:
   validate  Checks a graph file and prints every problem.
   serve     Starts the API and the studio on HOST:PORT (default 127.0.0.1:8080) with a worker
             in the same process (--no-worker when workers run elsewhere).
-  worker    Runs a worker polling the given task queues, reporting to the server.
+  worker    Runs a worker polling the given task queues, reporting to the server with
+            LAB_WORKER_TOKEN: the server's shared worker token, or with accounts on a
+            per-worker token (clab_wrk_…, Tokens page) that reports only for the runs
+            Temporal dispatched to this worker; the worker stops when it is revoked.
 
 Environment: LAB_DATA_DIR (default ./.lab), HOST, PORT, TEMPORAL_ADDRESS, OPENAI_API_KEY,
 SD_API_URL, RUNWAY_API_KEY, FFMPEG_PATH.

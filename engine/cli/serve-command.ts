@@ -5,7 +5,7 @@
 import type { LabConfig } from '../config';
 import { readEngineInfo, writeEngineInfo, createEngine } from '../engine';
 import { createLogger, lineLogOf } from '../logging';
-import { buildServer } from '../server/app';
+import { buildServer, refuseUnsafeExposure } from '../server/app';
 import { parseCommand, parseWholeNumber } from './args';
 import type { CliIO } from './io';
 
@@ -21,6 +21,9 @@ export async function serveCommand(args: string[], io: CliIO, config: LabConfig)
     flags['max-runs'] === undefined
       ? config.maxRunsPerUser
       : parseWholeNumber('--max-runs', flags['max-runs'], 1, 10_000);
+  // The listen() check, made before anything starts (Temporal, the worker): a refused exposure
+  // fails at once. Its warning (LAB_ALLOW_NO_AUTH) is logged by listen().
+  refuseUnsafeExposure(host, config.workerToken, config.auth, config.allowNoAuth, () => {});
   const engine = await createEngine({
     config,
     startWorker: !flags['no-worker'],

@@ -31,6 +31,7 @@ import { artifactRoutes } from './routes/artifacts';
 import { characterRoutes } from './routes/characters';
 import { graphRoutes } from './routes/graphs';
 import { runRoutes } from './routes/runs';
+import { shareRoutes } from './routes/shares';
 import { studioRoutes } from './routes/studio';
 import { systemRoutes } from './routes/system';
 import { templateRoutes } from './routes/templates';
@@ -186,7 +187,6 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
     const refusal = guard.check(request.raw as { method: string; headers: Record<string, string> });
     if (refusal) throw refusal;
   });
-  installAuth(app, accounts, auth);
   installBodyTimeout(app, options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT);
   const presignedOrigin =
     options.artifactRedirect === 'presigned' && options.artifactOrigin
@@ -239,6 +239,8 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
   });
 
   if (resolved.rateLimit) installRateLimit(app, resolved.rateLimit);
+  // After the rate limit: a flood of requests with made-up tokens is refused before any lookup.
+  installAuth(app, accounts, auth);
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -271,6 +273,9 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
   runRoutes(app, ctx);
   characterRoutes(app, ctx);
   artifactRoutes(app, ctx);
+  shareRoutes(app, ctx, (request) =>
+    (options.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/$/, ''),
+  );
   studioRoutes(app, ctx);
 
   const socketCap = new SocketClientCap(options.maxSocketsPerClient ?? 50, options.trustProxy);
@@ -314,13 +319,15 @@ export function buildServer(engine: Engine, options: ServerOptions = {}): LabSer
       guard.allowHost(host);
       // Folders of uploads cut short by a crash of an earlier process.
       await sweepStaleUploads(log);
+      // Before the port is taken, so a bad LAB_ADMIN_PASSWORD stops the start cleanly.
+      if (accounts && options.bootstrapAdmin) {
+        await createFirstAdmin(accounts, options.bootstrapAdmin, log);
+      }
       await app.listen({ host, port });
       const address = app.server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       const url = `http://${shownHost}:${address.port}`;
-      if (accounts) {
-        await bootstrapAccounts(accounts, options.bootstrapAdmin, options.publicUrl ?? url, log);
-      }
+      if (accounts) await inviteFirstAdmin(accounts, options.publicUrl ?? url, log);
       return { url, port: address.port };
     },
     async close() {
@@ -375,7 +382,8 @@ const MIN_WORKER_TOKEN_LENGTH = 24;
  */
 export function refuseUnsafeExposure(
   host: string,
-  workerToken: string,
+  /** LAB_WORKER_TOKEN; undefined when unset (the engine makes a random one). */
+  workerToken: string | undefined,
   auth: 'off' | 'on',
   allowNoAuth: boolean,
   log: ServerLog,
@@ -395,7 +403,7 @@ export function refuseUnsafeExposure(
       `LAB_ALLOW_NO_AUTH=on: listening on ${host} WITHOUT ACCOUNTS. Everyone who can reach this address can read, change and delete every workflow, character and run.`,
     );
   }
-  if ((exposed || auth === 'on') && isWeakWorkerToken(workerToken)) {
+  if ((exposed || auth === 'on') && workerToken !== undefined && isWeakWorkerToken(workerToken)) {
     throw new LabError(
       'weak_worker_token',
       `LAB_WORKER_TOKEN is a default or too short (under ${MIN_WORKER_TOKEN_LENGTH} characters): anyone could report events as a worker. ` +
@@ -411,24 +419,39 @@ function isWeakWorkerToken(token: string): boolean {
 
 /**
  * A server with accounts and no users yet gets its first admin: from LAB_ADMIN_USERNAME and
- * LAB_ADMIN_PASSWORD when set, else through a one-time invite link written to the log (valid
- * 24 h; a restart without users writes a new one).
+ * LAB_ADMIN_PASSWORD when set (createFirstAdmin), else through a one-time invite link written
+ * to the log (inviteFirstAdmin: valid 24 h; a restart without users writes a new one).
  */
-async function bootstrapAccounts(
+async function createFirstAdmin(
   accounts: AccountService,
-  admin: { username: string; password: string } | undefined,
+  admin: { username: string; password: string },
+  log: ServerLog,
+): Promise<void> {
+  if (await accounts.hasUsers()) return;
+  let user: { username: string };
+  try {
+    user = await accounts.createUser({ ...admin, role: 'admin' });
+  } catch (error) {
+    // Another replica made it first.
+    if (error instanceof LabError && error.code === 'username_taken') return;
+    if (error instanceof LabError && error.status === 400) {
+      throw new LabError(
+        error.code,
+        `LAB_ADMIN_USERNAME / LAB_ADMIN_PASSWORD cannot make the first admin: ${error.message}`,
+        400,
+      );
+    }
+    throw error;
+  }
+  log('info', `created the first admin, "${user.username}" (LAB_ADMIN_USERNAME)`);
+}
+
+async function inviteFirstAdmin(
+  accounts: AccountService,
   baseUrl: string,
   log: ServerLog,
 ): Promise<void> {
   if (await accounts.hasUsers()) return;
-  if (admin) {
-    const user = await accounts.createUser({ ...admin, role: 'admin' }).catch((error: unknown) => {
-      if (error instanceof LabError && error.code === 'username_taken') return null;
-      throw error;
-    });
-    if (user) log('info', `created the first admin, "${user.username}" (LAB_ADMIN_USERNAME)`);
-    return;
-  }
   const system = {
     id: 'system',
     username: 'system',

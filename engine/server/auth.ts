@@ -7,13 +7,14 @@
  *
  * CSRF: the cookie is SameSite=Lax, so other sites' forms and fetches do not carry it, and the
  * Origin guard refuses state-changing requests from pages on other origins. A cookie-carrying
- * state-changing request that names no origin at all (no Origin, no Sec-Fetch-Site: every
- * browser of the last years sends one) is refused too, so the cookie alone never suffices.
+ * state-changing request that names no origin (no Origin, and no `Sec-Fetch-Site: same-origin`:
+ * every browser of the last years sends one of them) is refused too, so the cookie alone never
+ * suffices.
  * Bearer tokens are never sent by a browser on its own, so they need neither check.
  */
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AccountService} from '../auth/account-service';
+import type { AccountService } from '../auth/account-service';
 import { SESSION_COOKIE } from '../auth/account-service';
 import { LOCAL_VIEWER, type Viewer } from '../auth/viewer';
 import { LabError } from '../errors';
@@ -57,8 +58,11 @@ export function installAuth(
       );
     }
     if (request.viewer.via === 'session' && UNSAFE_METHODS.has(request.method)) {
+      // An Origin was already vetted by the origin guard. Without one, only the browser's own
+      // word that the page is ours will do: `Sec-Fetch-Site: same-site` is a sibling subdomain,
+      // which SameSite=Lax lets carry the cookie.
       const namesOrigin =
-        request.headers.origin !== undefined || request.headers['sec-fetch-site'] !== undefined;
+        request.headers.origin !== undefined || request.headers['sec-fetch-site'] === 'same-origin';
       if (!namesOrigin) {
         throw new LabError(
           'csrf_refused',

@@ -10,6 +10,7 @@ import type { Viewer } from '../../auth/viewer';
 import { LabError } from '../../errors';
 import { clearSessionCookie, sessionCookieOf, setSessionCookie, type AuthOptions } from '../auth';
 import { requireId, viewerOf, type ServerContext } from '../context';
+import { sendMintedSecret } from '../minted-secret';
 import { RateLimiter } from '../rate-limit';
 
 const signInSchema = z.strictObject({
@@ -94,7 +95,7 @@ export function accountRoutes(
     }
     try {
       const session = await service.signIn(body.username, body.password);
-      setSessionCookie(reply, session.token, session.expiresAt, auth);
+      setSessionCookie(reply, session.token, session.cookieExpiresAt, auth);
       return { user: describe(session.viewer) };
     } catch (error) {
       if (error instanceof LabError && error.code === 'invalid_credentials')
@@ -128,7 +129,7 @@ export function accountRoutes(
     const body = acceptSchema.parse(request.body ?? {});
     const user = await service.acceptInvite((request.params as { token?: unknown }).token, body);
     const session = await service.signIn(body.username, body.password);
-    setSessionCookie(reply, session.token, session.expiresAt, auth);
+    setSessionCookie(reply, session.token, session.cookieExpiresAt, auth);
     return reply.code(201).send({ user });
   });
 
@@ -160,7 +161,11 @@ export function accountRoutes(
     const actor = requireAdmin(request);
     const body = inviteSchema.parse(request.body ?? {});
     const { token, invite } = await accounts().createInvite(actor, body);
-    return reply.code(201).send({ ...invite, token, url: `${baseUrlOf(request)}/invite/${token}` });
+    return sendMintedSecret(reply, 201, {
+      ...invite,
+      token,
+      url: `${baseUrlOf(request)}/invite/${token}`,
+    });
   });
 
   app.delete('/api/invites/:id', async (request, reply) => {
@@ -177,7 +182,7 @@ export function accountRoutes(
     const body = tokenSchema.parse(request.body ?? {});
     const { token, record } = await accounts().createToken(viewerOf(request), body);
     // The only time the token is shown: it is stored as a hash.
-    return reply.code(201).send({ ...record, token });
+    return sendMintedSecret(reply, 201, { ...record, token });
   });
 
   app.delete('/api/tokens/:id', async (request, reply) => {

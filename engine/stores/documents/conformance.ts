@@ -5,13 +5,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunEventInput } from '../../runs/events';
 import type {
+  ApiTokenRecord,
+  ArtifactGrantRecord,
   CacheEntry,
   CharacterRecord,
   Collection,
   DocumentStore,
   ExternalTaskRecord,
+  InviteRecord,
   RunRecord,
+  SessionRecord,
+  ShareRecord,
   TemplateVersionRecord,
+  UserRecord,
   WorkflowRecord,
 } from '../ports';
 
@@ -224,6 +230,136 @@ export function describeDocumentStoreConformance(
         1,
       );
       expect(await store.templates.get('tpl_race@2')).toBeNull();
+    });
+
+    it('creates a user once: of concurrent creates of one id exactly one wins', async () => {
+      const other = await open();
+      const won = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 === 0 ? store : other).users.create(userRecord('usr_mara', `hash-${i}`)),
+        ),
+      );
+      expect(won.filter(Boolean)).toHaveLength(1);
+      // The losers wrote nothing: the stored user is the winner's, password hash and all.
+      expect(await other.users.get('usr_mara')).toEqual(
+        userRecord('usr_mara', `hash-${won.indexOf(true)}`),
+      );
+      expect(await store.users.create(userRecord('usr_mara', 'later'))).toBe(false);
+      expect(await store.users.list()).toHaveLength(1);
+      // put() still replaces (role changes, password changes), create() never does.
+      await store.users.put({ ...userRecord('usr_mara', 'changed'), credentialsVersion: 2 });
+      expect((await other.users.get('usr_mara'))?.passwordHash).toBe('changed');
+    });
+
+    it('round-trips the account records and lists them by their owner fields', async () => {
+      const session: SessionRecord = {
+        id: 'ses_0123456789abcdef',
+        userId: 'usr_mara',
+        secretHash: 'a'.repeat(64),
+        credentialsVersion: 3,
+        createdAt: AT,
+        lastSeenAt: AT,
+        expiresAt: '2025-01-15T00:00:00.000Z',
+      };
+      const token: ApiTokenRecord = {
+        id: 'pat_0123456789abcdef',
+        kind: 'personal',
+        userId: 'usr_mara',
+        name: 'laptop ü',
+        secretHash: 'b'.repeat(64),
+        createdAt: AT,
+      };
+      const worker: ApiTokenRecord = {
+        ...token,
+        id: 'wrk_0123456789abcdef',
+        kind: 'worker',
+        userId: 'usr_admin',
+        name: 'gpu-1',
+        lastUsedAt: AT,
+      };
+      const invite: InviteRecord = {
+        id: 'inv_0123456789abcdef',
+        secretHash: 'c'.repeat(64),
+        role: 'admin',
+        createdBy: 'system',
+        createdAt: AT,
+        expiresAt: '2025-01-02T00:00:00.000Z',
+      };
+      const share: ShareRecord = {
+        id: 'shr_0123456789abcdef',
+        secretHash: 'd'.repeat(64),
+        workflowId: 'wf_1',
+        revision: 4,
+        name: 'Hero intro',
+        graph: sampleWorkflow('wf_1').graph,
+        video: { id: 'e'.repeat(64), mime: 'video/mp4', bytes: 9, sha256: 'e'.repeat(64) },
+        expiresAt: '2025-02-01T00:00:00.000Z',
+        ownerId: 'usr_mara',
+        createdAt: AT,
+        updatedAt: AT,
+      };
+      const grant: ArtifactGrantRecord = {
+        id: `usr_bob:${'f'.repeat(64)}`,
+        ownerId: 'usr_bob',
+        artifactId: 'f'.repeat(64),
+        createdAt: AT,
+      };
+      await store.sessions.put(session);
+      await store.sessions.put({ ...session, id: 'ses_other', userId: 'usr_bob' });
+      await store.apiTokens.put(token);
+      await store.apiTokens.put(worker);
+      await store.invites.put(invite);
+      await store.shares.put(share);
+      await store.artifactGrants.put(grant);
+
+      const reopened = await reopen();
+      expect(await reopened.sessions.get(session.id)).toEqual(session);
+      expect(await reopened.apiTokens.get(token.id)).toEqual(token);
+      expect(await reopened.apiTokens.get(worker.id)).toEqual(worker);
+      expect(await reopened.invites.get(invite.id)).toEqual(invite);
+      expect(await reopened.shares.get(share.id)).toEqual(share);
+      expect(await reopened.artifactGrants.get(grant.id)).toEqual(grant);
+
+      const ids = (records: { id: string }[]) => records.map((r) => r.id).sort();
+      expect(ids(await reopened.sessions.list({ where: { userId: 'usr_mara' } }))).toEqual([
+        session.id,
+      ]);
+      expect(ids(await reopened.apiTokens.list({ where: { kind: 'worker' } }))).toEqual([
+        worker.id,
+      ]);
+      expect(ids(await reopened.shares.list({ where: { workflowId: 'wf_1' } }))).toEqual([
+        share.id,
+      ]);
+      expect(ids(await reopened.artifactGrants.list({ where: { ownerId: 'usr_bob' } }))).toEqual([
+        grant.id,
+      ]);
+      // One collection's ids are not another's.
+      expect(await reopened.sessions.get(token.id)).toBeNull();
+      expect(await reopened.apiTokens.get(session.id)).toBeNull();
+    });
+
+    it('lets exactly one of two concurrent deletes of an invite succeed', async () => {
+      // acceptInvite relies on this: the delete is what makes an invite single-use.
+      const other = await open();
+      for (let round = 0; round < 5; round += 1) {
+        const id = `inv_race${round}`;
+        await store.invites.put({
+          id,
+          secretHash: 'c'.repeat(64),
+          role: 'member',
+          createdBy: 'usr_admin',
+          createdAt: AT,
+          expiresAt: '2025-01-02T00:00:00.000Z',
+        });
+        const deleted = await Promise.all([
+          store.invites.delete(id),
+          other.invites.delete(id),
+          store.invites.delete(id),
+          other.invites.delete(id),
+        ]);
+        expect(deleted.filter(Boolean)).toHaveLength(1);
+        expect(await other.invites.get(id)).toBeNull();
+      }
     });
 
     it('keeps every collection separate', async () => {
@@ -461,6 +597,19 @@ export function describeDocumentStoreConformance(
       expect((await reopened.cache.get('key-keep'))?.outputs).toEqual({ text: 'kept' });
     });
   });
+}
+
+function userRecord(id: string, passwordHash: string): UserRecord {
+  return {
+    id,
+    username: id.replace(/^usr_/, ''),
+    role: 'member',
+    passwordHash,
+    disabled: false,
+    credentialsVersion: 1,
+    createdAt: AT,
+    updatedAt: AT,
+  };
 }
 
 function runRecord(

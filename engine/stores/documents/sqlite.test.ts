@@ -41,8 +41,8 @@ describe('SqliteDocumentStore', () => {
     const raw = new Database(store.file, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      // 0001-initial and 0002-templates.
-      expect(raw.pragma('user_version', { simple: true })).toBe(2);
+      // 0001-initial, 0002-templates and 0003-accounts.
+      expect(raw.pragma('user_version', { simple: true })).toBe(3);
     } finally {
       raw.close();
     }
