@@ -6,7 +6,7 @@
  * names the first of them as owner; every later user who stores (or whose run produces) those
  * bytes gets a grant, so both read them and neither learns anything of the other.
  */
-import { canRead, type Viewer } from '../auth/viewer';
+import { canRead, LOCAL_VIEWER, type Viewer } from '../auth/viewer';
 import type { ArtifactRef } from '../graph/values';
 import type { ArtifactRecord, BlobStore, DocumentStore } from '../stores/ports';
 
@@ -20,14 +20,24 @@ export class ArtifactService {
   constructor(
     private readonly blobs: BlobStore,
     private readonly documents: DocumentStore,
+    /** Who stores bytes when a caller names no owner (see forOwner). */
+    private readonly defaultOwner: string = LOCAL_VIEWER.id,
   ) {}
+
+  /**
+   * This service storing for `ownerId` unless told otherwise: what a run's activities get, so
+   * everything a run makes belongs to the run's owner without each node passing it on.
+   */
+  forOwner(ownerId: string): ArtifactService {
+    return new ArtifactService(this.blobs, this.documents, ownerId);
+  }
 
   /** Stores bytes; the same bytes always give the same ref. */
   async putBytes(
     bytes: Buffer,
     mime: string,
     info: MediaInfo = {},
-    ownerId = 'local',
+    ownerId = this.defaultOwner,
     filename?: string,
   ): Promise<ArtifactRef> {
     const stored = await this.blobs.put(bytes, mime);
@@ -39,7 +49,7 @@ export class ArtifactService {
     path: string,
     mime: string,
     info: MediaInfo = {},
-    ownerId = 'local',
+    ownerId = this.defaultOwner,
   ): Promise<ArtifactRef> {
     const stored = await this.blobs.putFile(path, mime);
     return this.record(stored, mime, info, ownerId);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactService } from '../artifacts/artifact-service';
+import { PUBLIC_OWNER } from '../auth/viewer';
 import { detectFaces } from '../faces/face-embedder';
 import { FileBlobStore } from '../stores/blobs/files';
 import { SqliteDocumentStore } from '../stores/documents/sqlite';
@@ -65,5 +66,52 @@ describe('the demo character', () => {
     expect((await documents.characters.get(DEMO_CHARACTER_ID))?.referenceImages[0].id).toBe(
       drawn.id,
     );
+  });
+
+  it('is shipped as public, portrait included, so every user of a server with accounts can use it', async () => {
+    expect(await ensureDemoCharacter(documents, artifacts, binaries)).toBe(true);
+    const demo = await documents.characters.get(DEMO_CHARACTER_ID);
+    expect(demo?.ownerId).toBe(PUBLIC_OWNER);
+    const portrait = demo!.referenceImages[0];
+    expect((await documents.artifacts.get(portrait.id))?.ownerId).toBe(PUBLIC_OWNER);
+    expect(await artifacts.readableByOwner(portrait.id, 'usr_bob')).not.toBeNull();
+  });
+
+  it("hands the local user's demo of an older build to public at start, once", async () => {
+    // Made before accounts (and edited, so its content is left alone): the local user's.
+    const portrait = await artifacts.putBytes(Buffer.from('a portrait'), 'image/png');
+    const added = await artifacts.putBytes(
+      Buffer.from('an admin upload'),
+      'image/png',
+      {},
+      'usr_ada',
+    );
+    const local = {
+      id: DEMO_CHARACTER_ID,
+      name: 'Mira',
+      description: 'edited by the local user',
+      referenceImages: [portrait, added],
+      ownerId: 'local',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-02T00:00:00.000Z',
+      revision: 3,
+    };
+    await documents.characters.put(local);
+    expect(await ensureDemoCharacter(documents, artifacts, binaries)).toBe(false);
+    expect(await documents.characters.get(DEMO_CHARACTER_ID)).toEqual({
+      ...local,
+      ownerId: PUBLIC_OWNER,
+    });
+    expect((await documents.artifacts.get(portrait.id))?.ownerId).toBe(PUBLIC_OWNER);
+    // A user's own upload stays theirs.
+    expect((await documents.artifacts.get(added.id))?.ownerId).toBe('usr_ada');
+    // Idempotent: nothing more changes.
+    expect(await ensureDemoCharacter(documents, artifacts, binaries)).toBe(false);
+    expect((await documents.characters.get(DEMO_CHARACTER_ID))?.ownerId).toBe(PUBLIC_OWNER);
+
+    // A demo an admin gave to a user is not taken back.
+    await documents.characters.put({ ...local, ownerId: 'usr_ada' });
+    await ensureDemoCharacter(documents, artifacts, binaries);
+    expect((await documents.characters.get(DEMO_CHARACTER_ID))?.ownerId).toBe('usr_ada');
   });
 });

@@ -10,8 +10,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ArtifactService } from '../artifacts/artifact-service';
+import { LOCAL_VIEWER, PUBLIC_OWNER } from '../auth/viewer';
+import type { ArtifactRef } from '../graph/values';
 import { runFfmpeg, type FfmpegBinaries } from '../media/ffmpeg';
-import type { DocumentStore } from '../stores/ports';
+import type { CharacterRecord, DocumentStore } from '../stores/ports';
 
 export const DEMO_CHARACTER_ID = 'demo-mira';
 
@@ -57,13 +59,17 @@ export const DRAWN_DEMO_DESCRIPTION = 'a young explorer with dark hair and a red
  * Creates the demo character unless it exists. The one an older build created (a drawn bust no
  * face detector finds: its description, never edited) gets the portrait; any other is left as
  * it is, so a start with the demo in place does no work. Returns true when it was written.
+ *
+ * The demo belongs to no user (`public`): with accounts on, every user can read it and run the
+ * templates that use it, and only admins change it. One that an older build made for the local
+ * user is handed over the same way (moving it is no change of its content: not a write here).
  */
 export async function ensureDemoCharacter(
   documents: DocumentStore,
   artifacts: ArtifactService,
   binaries: FfmpegBinaries,
 ): Promise<boolean> {
-  const existing = await documents.characters.get(DEMO_CHARACTER_ID);
+  const existing = await publishLocalDemo(documents);
   const drawnByOlderBuild =
     existing?.revision === 1 && existing.description === DRAWN_DEMO_DESCRIPTION;
   if (existing && !drawnByOlderBuild) return false;
@@ -72,9 +78,12 @@ export async function ensureDemoCharacter(
     bytes,
     'image/png',
     { width: WIDTH, height: HEIGHT },
-    'local',
+    PUBLIC_OWNER,
     'mira.png',
   );
+  // Bytes stored before (by an older demo, or anyone) keep their first owner: the shipped
+  // portrait is public whoever stored it first.
+  await publishArtifacts(documents, [reference], () => true);
   const now = new Date().toISOString();
   await documents.characters.put({
     id: DEMO_CHARACTER_ID,
@@ -83,10 +92,43 @@ export async function ensureDemoCharacter(
     triggerWord: 'mira_char',
     lora: { name: 'mira_v1', weight: 0.8 },
     referenceImages: [reference],
-    ownerId: 'local',
+    ownerId: PUBLIC_OWNER,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     revision: 1,
   });
   return true;
+}
+
+/**
+ * Moves a demo character owned by the local user (made before accounts existed) and the
+ * reference images it holds as the local user's to `public`. Idempotent. Returns the demo
+ * record as it is now, or null when there is none.
+ */
+async function publishLocalDemo(documents: DocumentStore): Promise<CharacterRecord | null> {
+  const existing = await documents.characters.get(DEMO_CHARACTER_ID);
+  if (existing?.ownerId !== LOCAL_VIEWER.id) return existing;
+  // Only the local user's images: an image a member uploaded stays theirs (an admin may have
+  // added one to the demo; readers of the demo then miss that one image, never more).
+  await publishArtifacts(
+    documents,
+    existing.referenceImages,
+    (ownerId) => ownerId === LOCAL_VIEWER.id,
+  );
+  const published = { ...existing, ownerId: PUBLIC_OWNER };
+  await documents.characters.put(published);
+  return published;
+}
+
+/** Makes the artifacts among `refs` whose owner `fromOwner` accepts public. */
+async function publishArtifacts(
+  documents: DocumentStore,
+  refs: readonly ArtifactRef[],
+  fromOwner: (ownerId: string) => boolean,
+): Promise<void> {
+  for (const ref of refs) {
+    const record = await documents.artifacts.get(ref.id);
+    if (!record || record.ownerId === PUBLIC_OWNER || !fromOwner(record.ownerId)) continue;
+    await documents.artifacts.put({ ...record, ownerId: PUBLIC_OWNER });
+  }
 }

@@ -42,8 +42,12 @@ const PROBLEM_CODES = {
   multiple_inputs_to_port: true,
   cycle: true,
   invalid_exposed: true,
+  character_missing: true,
+  artifact_missing: true,
   unknown_value_target: true,
   unknown_node: true,
+  character_not_found: true,
+  artifact_not_found: true,
 } satisfies Record<ProblemCode, true>;
 
 /** Enough cases to reach every problem code; the second schema only adds node migrations. */

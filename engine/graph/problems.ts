@@ -32,9 +32,16 @@ export type ProblemCode =
   | 'multiple_inputs_to_port'
   | 'cycle'
   | 'invalid_exposed'
+  // a copied graph (an imported share link) lost a reference its new owner cannot read
+  // (placeholders.ts): the param is empty and the problem names what was there
+  | 'character_missing'
+  | 'artifact_missing'
   // values and compile options (apply-values.ts, compile.ts)
   | 'unknown_value_target'
-  | 'unknown_node';
+  | 'unknown_node'
+  // stored records a node names that the run's owner cannot read (engine/runs/resource-check.ts)
+  | 'character_not_found'
+  | 'artifact_not_found';
 
 /** One thing wrong with a document; `message` says what and how to fix it. */
 export interface ValidationProblem {

@@ -5,12 +5,16 @@
  * is answered without a Temporal round trip.
  */
 import { createHash } from 'node:crypto';
+import { LOCAL_VIEWER } from '../auth/viewer';
 import { canonicalJson } from '../graph/canonical';
 import type { NodeDefinition } from '../graph/define-node';
 import { itemInputs } from '../graph/fan-out';
 import type { NodeActivityInput } from '../graph/plan';
 
-/** What a key is made of: never the run or node id, so any run of the same work hits. */
+/**
+ * What a key is made of: never the run or node id, so any run of the same work hits (within
+ * one owner's cache, see `nodeCacheKey`).
+ */
 export type CacheKeyInput = Pick<
   NodeActivityInput,
   'type' | 'typeVersion' | 'params' | 'inputs' | 'index' | 'reroll'
@@ -21,12 +25,18 @@ export type CacheKeyInput = Pick<
  * are content hashes). A fan-out item's key holds only its own item of the fan-out input (and
  * of zipped inputs), so editing one shot re-renders only that shot. `auto` providers add the
  * provider they resolve to, so configuring a real provider does not reuse local results.
+ *
+ * The cache is per owner (the run's): with accounts on, one user's results never answer
+ * another's run, so no one learns what someone else has made (a hit would tell them) and every
+ * output a run gets is one its owner made. The local user's keys carry no scope, so they are
+ * the keys of every build before accounts and existing caches keep hitting.
  */
 export function nodeCacheKey(
   definition: Pick<NodeDefinition, 'fanOut'>,
   // An activity's whole input may be passed: its run and node ids never enter the key.
   input: CacheKeyInput & Partial<NodeActivityInput>,
   resolvedProvider: string,
+  ownerId: string,
 ): string {
   const inputs =
     input.index === undefined || !definition.fanOut
@@ -42,6 +52,7 @@ export function nodeCacheKey(
     ...(input.reroll ? { reroll: input.reroll } : {}),
     // `auto` joins the key as the provider it resolves to on this worker.
     provider: input.params.provider === 'auto' ? resolvedProvider : null,
+    ...(ownerId !== LOCAL_VIEWER.id ? { scope: ownerId } : {}),
   });
   return createHash('sha256').update(material).digest('hex');
 }

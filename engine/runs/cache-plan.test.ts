@@ -80,12 +80,13 @@ async function artifact(text: string, mime: string): Promise<ArtifactRef> {
 }
 
 /**
- * Runs `plan` the way a worker would on local providers and stores every result in the cache
- * under the activity shell's key, returning each node's outputs.
+ * Runs `plan` the way a worker would on local providers for a run of `ownerId` and stores
+ * every result in the cache under the activity shell's key, returning each node's outputs.
  */
 async function runAsWorker(
   plan: ExecutionPlan,
   provider = 'local',
+  ownerId = 'local',
 ): Promise<Map<string, Record<string, unknown>>> {
   const outputs = new Map<string, Record<string, unknown>>();
   for (const id of plan.order) {
@@ -108,6 +109,7 @@ async function runAsWorker(
         definition,
         { ...base, inputs, index, ...(reroll > 0 ? { reroll } : {}) },
         provider,
+        ownerId,
       );
       await documents.cache.put({
         key,
@@ -466,7 +468,8 @@ describe('resolveCacheHits with a character loader (resolveOnServer)', () => {
   it("reads only a character the run's owner may read: their own or a public one", async () => {
     const plan = castFilm();
     const stored = await storeMira({ ownerId: 'alice' });
-    await runAsWorker(plan);
+    await runAsWorker(plan, 'local', 'alice');
+    await runAsWorker(plan, 'local', 'bob');
     expect(await resolveCacheHits(plan, withCharacters('bob'))).toMatchObject({
       resolved: [],
       complete: false,
@@ -474,6 +477,26 @@ describe('resolveCacheHits with a character loader (resolveOnServer)', () => {
     expect((await resolveCacheHits(plan, withCharacters('alice'))).complete).toBe(true);
     await documents.characters.put({ ...stored, ownerId: 'public' });
     expect((await resolveCacheHits(plan, withCharacters('bob'))).complete).toBe(true);
+  });
+
+  it("looks up only the run owner's cache; the local user's keys are those of before accounts", async () => {
+    await storeMira({ ownerId: 'public' });
+    const plan = castFilm();
+    await runAsWorker(plan, 'local', 'alice');
+    // Bob reads the same public character, but alice's results are not his to reuse.
+    expect(await resolveCacheHits(plan, withCharacters('bob'))).toMatchObject({
+      resolved: ['character'],
+      cached: [],
+      complete: false,
+    });
+    expect(await resolveCacheHits(plan, withCharacters('local'))).toMatchObject({ cached: [] });
+    expect((await resolveCacheHits(plan, withCharacters('alice'))).complete).toBe(true);
+    // The local user (accounts off) finds what an older build stored: keys without a scope.
+    const legacy = film();
+    await runAsWorker(legacy);
+    expect((await resolveCacheHits(legacy, deps())).complete).toBe(true);
+    expect((await resolveCacheHits(legacy, deps({ ownerId: 'local' }))).complete).toBe(true);
+    expect((await resolveCacheHits(legacy, deps({ ownerId: 'alice' }))).cached).toEqual([]);
   });
 
   it('leaves a missing, unchosen, damaged or forced character to the worker', async () => {

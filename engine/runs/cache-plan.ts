@@ -16,7 +16,7 @@
  * worker can run (their inputs exist only at run time), forced nodes (rerun from here),
  * and nodes whose provider choice only the worker can make.
  */
-import { PUBLIC_OWNER } from '../auth/viewer';
+import { LOCAL_VIEWER, PUBLIC_OWNER } from '../auth/viewer';
 import { FACE_EMBEDDING_MODEL } from '../faces/face-embedder';
 import { hasIdentityFace, identityIsCurrent } from '../faces/identity';
 import type { NodeDefinition, ServerReads } from '../graph/define-node';
@@ -45,7 +45,10 @@ export interface CachePlanDeps {
    * those nodes are left to their activities.
    */
   characters?: Pick<Collection<CharacterRecord>, 'get'>;
-  /** Whose run it is: the server reads only what this owner may read. */
+  /**
+   * Whose run it is (`local` when absent): the server reads only what this owner may read, and
+   * looks up only this owner's cache.
+   */
   ownerId?: string;
 }
 
@@ -159,6 +162,8 @@ export async function lookupCachedNode(
   if (!definition) return undefined;
   const provider = providerForKey(definition, node.params.provider, deps.workerServices);
   if (provider === undefined) return undefined;
+  // The run owner's cache (cache-key.ts): the worker keys it by the same owner.
+  const owner = deps.ownerId ?? LOCAL_VIEWER.id;
   const keyInput = {
     type: node.type,
     typeVersion: node.typeVersion,
@@ -166,7 +171,7 @@ export async function lookupCachedNode(
     inputs,
   };
   if (!step.fanOut) {
-    const outputs = await usableHit(nodeCacheKey(definition, keyInput, provider), deps);
+    const outputs = await usableHit(nodeCacheKey(definition, keyInput, provider, owner), deps);
     return outputs && { kind: 'constant', outputs, cached: {} };
   }
   // A fan-out input that is not a list fails the node in the workflow: leave that to it.
@@ -179,6 +184,7 @@ export async function lookupCachedNode(
       definition,
       { ...keyInput, index, ...(reroll > 0 ? { reroll } : {}) },
       provider,
+      owner,
     );
     const outputs = await usableHit(key, deps);
     if (!outputs) return undefined;

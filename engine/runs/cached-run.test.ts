@@ -7,6 +7,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activity as characterLoaderActivity } from '../../nodes/character-loader/activity';
+import { artifactRefsIn } from '../artifacts/cached-outputs';
 import { FACE_EMBEDDING_MODEL } from '../faces/face-embedder';
 import type { ArtifactRef, Character, Storyboard } from '../graph/values';
 import type { NodeActivity } from '../worker/node-api';
@@ -319,5 +320,54 @@ describe.skipIf(unavailable)('runs answered from the cache before the workflow',
     expect(calls['sd-lora-frame']).toBe(before['sd-lora-frame'] + 2);
     expect(calls['ffmpeg-merge']).toBe(before['ffmpeg-merge'] + 1);
     expect(editedEnd.outputs).not.toEqual(firstEnd.outputs);
+  }, 300_000);
+
+  it("keeps each owner's cache and artifacts to their runs; derived runs keep the owner", async () => {
+    const owned = async (ref: ArtifactRef) => (await lab.engine.artifacts.get(ref.id))?.ownerId;
+    const clipsOf = (snapshot: { outputs?: unknown }) => artifactRefsIn(snapshot.outputs);
+
+    const alice = await lab.engine.runs.start({ graph: film('owners'), ownerId: 'usr_alice' });
+    const aliceEnd = await lab.engine.runs.waitForEnd(alice.id, 60_000);
+    expect(aliceEnd.status).toBe('succeeded');
+    const clips = clipsOf(aliceEnd);
+    expect(clips).toHaveLength(2);
+    for (const clip of clips) expect(await owned(clip)).toBe('usr_alice');
+    const before = { ...calls };
+
+    // Bob's run of the very same graph is his own work: nothing of alice's answers it.
+    const bob = await lab.engine.runs.start({ graph: film('owners'), ownerId: 'usr_bob' });
+    expect(await workflowExists(bob.temporalWorkflowId)).toBe(true);
+    const bobEnd = await lab.engine.runs.waitForEnd(bob.id, 60_000);
+    expect(bobEnd.nodes.story.status).toBe('succeeded');
+    expect(calls['sd-lora-frame']).toBe(before['sd-lora-frame'] + 2);
+    // The same bytes: one artifact, alice's first, which bob reads through a grant.
+    expect(clipsOf(bobEnd)).toEqual(clips);
+    for (const clip of clips) {
+      expect(await lab.engine.artifacts.readableByOwner(clip.id, 'usr_bob')).not.toBeNull();
+      expect(await lab.engine.artifacts.readableByOwner(clip.id, 'usr_carol')).toBeNull();
+    }
+
+    // Bob again: answered by the server from his own cache, and his outputs stay his to read
+    // even if a grant went missing.
+    for (const clip of clips) {
+      await lab.engine.documents.artifactGrants.delete(`usr_bob:${clip.id}`);
+    }
+    const bobAgain = await lab.engine.runs.start({ graph: film('owners'), ownerId: 'usr_bob' });
+    expect(await workflowExists(bobAgain.temporalWorkflowId)).toBe(false);
+    expect((await lab.engine.runs.waitForEnd(bobAgain.id, 10_000)).status).toBe('succeeded');
+    for (const clip of clips) {
+      expect(await lab.engine.artifacts.readableByOwner(clip.id, 'usr_bob')).not.toBeNull();
+    }
+
+    const regenerated = await lab.engine.runs.regenerate(alice.id, { nodeId: 'frames', index: 1 });
+    expect(regenerated.ownerId).toBe('usr_alice');
+    const regeneratedEnd = await lab.engine.runs.waitForEnd(regenerated.id, 60_000);
+    expect(regeneratedEnd.status).toBe('succeeded');
+    const newClip = clipsOf(regeneratedEnd)[1];
+    expect(newClip.id).not.toBe(clips[1].id);
+    expect(await owned(newClip)).toBe('usr_alice');
+    const rerun = await lab.engine.runs.rerun(bob.id, { fromNodeId: 'story' });
+    expect(rerun).toMatchObject({ ownerId: 'usr_bob', parentRunId: bob.id });
+    expect((await lab.engine.runs.waitForEnd(rerun.id, 60_000)).status).toBe('succeeded');
   }, 300_000);
 });

@@ -14,6 +14,9 @@ import type { ProviderServices } from '../config';
 import type { ExecutionPlan } from '../graph/plan';
 import { cachedNodeReports, leafOutputs, type NodeReport } from '../interpreter/plan-values';
 import { resolveCacheHits } from './cache-plan';
+import { artifactRefsIn } from '../artifacts/cached-outputs';
+import { ownerReads, requireReadableResources } from './resource-check';
+import { ArtifactService } from '../artifacts/artifact-service';
 import { temporalUnavailable, type TemporalStatus } from '../temporal/launcher';
 import { TASK_QUEUES } from '../temporal/task-queues';
 import { cancelNodeSignal, type runGraph } from '../interpreter/run-graph';
@@ -51,6 +54,7 @@ export function newRunId(): string {
 export function createRunService(deps: RunServiceDeps): RunService {
   const { documents, events, client } = deps;
   const handle = (run: RunRecord) => client.workflow.getHandle(run.temporalWorkflowId);
+  const artifacts = new ArtifactService(deps.blobs, documents);
 
   /** Throws 503 temporal_unavailable at once while the launcher knows Temporal is down. */
   function requireTemporalUp(): void {
@@ -155,6 +159,9 @@ export function createRunService(deps: RunServiceDeps): RunService {
         forceRun: request.forceRun ?? [],
       });
       const { graph } = prepared;
+      // Workers read what the graph names with the server's rights: only what the owner may
+      // read gets that far (a rerun with new params and a template's values included).
+      await requireReadableResources(deps.graph, graph, ownerReads(documents, artifacts, ownerId));
       // Rerolls live in the plan only: the graph document stays exactly what the user drew.
       const plan =
         request.rerolls && Object.keys(request.rerolls).length > 0
@@ -190,6 +197,12 @@ export function createRunService(deps: RunServiceDeps): RunService {
         ...(request.parentRunId ? { parentRunId: request.parentRunId } : {}),
       };
       await documents.runs.put(run);
+      // Defence in depth: keys are per owner, so a hit's artifacts are normally the owner's
+      // already; a grant keeps every output of the run readable by its owner regardless.
+      await artifacts.grant(
+        resolved.cached.flatMap((id) => artifactRefsIn(resolved.plan.nodes[id].step)),
+        ownerId,
+      );
       if (resolved.complete) {
         await reportCachedRun(runId, resolved.plan);
         return run;

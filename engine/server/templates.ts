@@ -17,6 +17,7 @@ import { nodeParamsJsonSchema } from '../graph/json-schema';
 import type { GraphSchema } from '../graph/schema';
 import { artifactRefSchema, type ArtifactRef } from '../graph/values';
 import { LabError, notFound } from '../errors';
+import { canRead, type Viewer } from '../auth/viewer';
 import type { ArtifactService } from '../artifacts/artifact-service';
 import type {
   DocumentStore,
@@ -83,6 +84,13 @@ export interface ListTemplatesQuery {
   q?: string;
   category?: string;
   source?: TemplateSource;
+}
+
+/** Who reads a template: a user id (only their own), or a viewer (admins read every user's). */
+export type TemplateReader = string | Viewer;
+
+function mayRead(record: { ownerId: string }, reader: TemplateReader): boolean {
+  return typeof reader === 'string' ? record.ownerId === reader : canRead(record, reader);
 }
 
 /** Where the shipped templates are: workflows/ at the repo root. */
@@ -248,25 +256,28 @@ export class TemplateService {
       .map(summarize);
   }
 
-  /** A template (the given version, else the latest) with its graph; 404 when not the caller's. */
-  async get(ownerId: string, id: string, version?: number): Promise<Template> {
+  /**
+   * A template (the given version, else the latest) with its graph; 404 when the reader may not
+   * read it. A reader is a user id (their own templates) or a viewer (an admin reads anyone's).
+   */
+  async get(reader: TemplateReader, id: string, version?: number): Promise<Template> {
     const shipped = await this.deps.catalog.find(id);
     if (shipped) {
       if (version !== undefined && version !== shipped.version) throw versionNotFound(id, version);
       return shipped;
     }
-    const head = await this.requireOwn(ownerId, id);
+    const head = await this.requireReadable(reader, id);
     if (version === undefined || version === head.version) return this.fromRecord(head);
     const record = await this.deps.documents.templateVersions.get(versionId(id, version));
-    if (!record || record.ownerId !== ownerId) throw versionNotFound(id, version);
+    if (!record || !mayRead(record, reader)) throw versionNotFound(id, version);
     return this.fromRecord({ ...record, id, updatedAt: record.createdAt });
   }
 
   /** Every version of a template, newest first. */
-  async versions(ownerId: string, id: string): Promise<TemplateVersionSummary[]> {
+  async versions(reader: TemplateReader, id: string): Promise<TemplateVersionSummary[]> {
     const shipped = await this.deps.catalog.find(id);
     if (shipped) return [{ version: 1, name: shipped.name, createdAt: shipped.updatedAt ?? '' }];
-    await this.requireOwn(ownerId, id);
+    await this.requireReadable(reader, id);
     const records = await this.deps.documents.templateVersions.list({
       where: { templateId: id },
       orderByDesc: 'createdAt',
@@ -369,11 +380,11 @@ export class TemplateService {
 
   /** The template file of a version (the latest by default), preview bytes included. */
   async exportFile(
-    ownerId: string,
+    reader: TemplateReader,
     id: string,
     version?: number,
   ): Promise<{ name: string; text: string }> {
-    const template = await this.get(ownerId, id, version);
+    const template = await this.get(reader, id, version);
     const preview = template.preview
       ? {
           mime: template.preview.mime,
@@ -512,6 +523,12 @@ export class TemplateService {
   /** Templates are for running: the graph must be valid, like runs and imports. */
   private requireRunnable(graph: unknown): GraphDocument {
     return this.deps.graph.prepare(graph).graph;
+  }
+
+  private async requireReadable(reader: TemplateReader, id: string): Promise<TemplateRecord> {
+    const record = await this.deps.documents.templates.get(id);
+    if (!record || !mayRead(record, reader)) throw notFound('template', id);
+    return record;
   }
 
   private async requireOwn(ownerId: string, id: string): Promise<TemplateRecord> {

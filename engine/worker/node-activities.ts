@@ -18,11 +18,18 @@ import type { NodeActivityInput, NodeActivityResult } from '../graph/plan';
 import type { GraphSchema } from '../graph/schema';
 import { NonRetryableNodeError, type NodeActivity, type NodeContext } from './node-api';
 import type { ArtifactService } from '../artifacts/artifact-service';
-import { verifyCachedOutputs } from '../artifacts/cached-outputs';
+import { artifactRefsIn, verifyCachedOutputs } from '../artifacts/cached-outputs';
+import { LOCAL_VIEWER, PUBLIC_OWNER } from '../auth/viewer';
 import type { ProviderConfig } from '../config';
 import { chooseProvider } from '../providers/choice';
 import { createScrub, scrubError, scrubOptionsOf } from '../providers/scrub';
-import type { BlobStore, DocumentStore, VectorStore } from '../stores/ports';
+import type {
+  BlobStore,
+  CharacterRecord,
+  Collection,
+  DocumentStore,
+  VectorStore,
+} from '../stores/ports';
 import { IdentityService } from '../faces/identity-service';
 import type { ProgressSink } from './progress-sink';
 import { cacheBackedBudget } from './run-budget';
@@ -114,6 +121,52 @@ function identityServiceFor(deps: NodeActivityDeps): IdentityService {
   return service;
 }
 
+/**
+ * Run id → its owner, per worker's deps. A run's owner never changes, so every activity of a
+ * run after the first reads it from memory; the map is bounded, as a worker lives for many runs.
+ */
+const runOwners = new WeakMap<NodeActivityDeps, Map<string, string>>();
+const RUN_OWNERS_KEPT = 1_000;
+
+/**
+ * The owner of run `runId`: its artifacts, cache entries and character reads are theirs. A run
+ * without a record (an activity started outside the run service) is the local user's.
+ */
+async function runOwnerOf(deps: NodeActivityDeps, runId: string): Promise<string> {
+  let owners = runOwners.get(deps);
+  if (!owners) {
+    owners = new Map();
+    runOwners.set(deps, owners);
+  }
+  const known = owners.get(runId);
+  if (known !== undefined) return known;
+  const run = await deps.documents.runs.get(runId);
+  if (!run) return LOCAL_VIEWER.id;
+  owners.set(runId, run.ownerId);
+  // Maps keep insertion order: the first key is the run heard of longest ago.
+  if (owners.size > RUN_OWNERS_KEPT) owners.delete(owners.keys().next().value!);
+  return run.ownerId;
+}
+
+/**
+ * Characters as the run's owner may read them: their own and the shipped (`public`) ones.
+ * Another user's character is answered as missing, so a run never learns that it exists
+ * (the loader fails with the same `character_not_found` as for a deleted one).
+ */
+function charactersReadableBy(
+  characters: Pick<Collection<CharacterRecord>, 'get'>,
+  ownerId: string,
+): Pick<Collection<CharacterRecord>, 'get'> {
+  return {
+    async get(id) {
+      const record = await characters.get(id);
+      return record && (record.ownerId === ownerId || record.ownerId === PUBLIC_OWNER)
+        ? record
+        : null;
+    },
+  };
+}
+
 async function runNodeActivity(
   deps: NodeActivityDeps,
   definition: NodeDefinition,
@@ -126,7 +179,10 @@ async function runNodeActivity(
   const provider = wrapNonRetryable(() =>
     chooseProvider(definition, input.params.provider, deps.providers.services),
   );
-  const cacheKey = input.useCache ? nodeCacheKey(definition, input, provider.name) : undefined;
+  const owner = await runOwnerOf(deps, input.runId);
+  const cacheKey = input.useCache
+    ? nodeCacheKey(definition, input, provider.name, owner)
+    : undefined;
   if (cacheKey) {
     const hit = await deps.documents.cache.get(cacheKey);
     // A hit whose artifacts are gone or damaged is no hit: the node runs again and stores
@@ -145,7 +201,11 @@ async function runNodeActivity(
           },
         ),
       ));
-    if (hit && usable) return { outputs: hit.outputs, cached: true };
+    if (hit && usable) {
+      // Defence in depth: the key is the owner's, so these are normally its artifacts already.
+      await deps.artifacts.grant(artifactRefsIn(hit.outputs), owner);
+      return { outputs: hit.outputs, cached: true };
+    }
   }
 
   const previous = activity.info.heartbeatDetails as HeartbeatDetails | undefined;
@@ -198,14 +258,14 @@ async function runNodeActivity(
     },
     reroll: input.reroll ?? 0,
     budget: cacheBackedBudget(deps.documents.cache, input.runId, input.nodeId),
-    artifacts: deps.artifacts,
+    artifacts: deps.artifacts.forOwner(owner),
     provider,
     media: {
       ffmpegPath: deps.providers.ffmpegPath,
       ffprobePath: deps.providers.ffprobePath,
       ...(deps.providers.fontFile ? { fontFile: deps.providers.fontFile } : {}),
     },
-    characters: deps.documents.characters,
+    characters: charactersReadableBy(deps.documents.characters, owner),
     identity: (character) => identityServiceFor(deps).identityOf(character),
     externalTasks: deps.documents.externalTasks,
     workDir,

@@ -39,7 +39,10 @@ export interface NodeContext {
   checkpoint: unknown;
   /** Saves a resume point (e.g. a provider task id) that a retry will see as `checkpoint`. */
   saveCheckpoint(value: unknown): void;
-  /** Reads and stores artifacts (the blob store behind it, with metadata). */
+  /**
+   * Reads and stores artifacts (the blob store behind it, with metadata); what it stores
+   * belongs to the run's owner.
+   */
   artifacts: ArtifactService;
   /**
    * The provider this run of the node uses, resolved from its `provider` param by the shell,
@@ -49,7 +52,10 @@ export interface NodeContext {
   provider: ProviderChoice;
   /** The ffmpeg binaries, for the one door to ffmpeg (engine/media). */
   media: MediaTools;
-  /** Characters by id, read-only. */
+  /**
+   * Characters by id, read-only: only those the run's owner may read (their own and `public`
+   * ones); any other is answered as missing.
+   */
   characters: Pick<Collection<CharacterRecord>, 'get'>;
   /**
    * The character's face identity (mean descriptor, calibrated threshold, per-image answers),

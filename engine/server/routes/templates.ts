@@ -13,6 +13,7 @@ import type { Viewer } from '../../auth/viewer';
 import { categorySchema, MAX_PREVIEW_BYTES } from '../template-file';
 import type { TemplateInput } from '../templates';
 import { attachment, createWorkflow } from './workflows';
+import { ownerReads, requireReadableResources } from '../../runs/resource-check';
 
 const valuesSchema = z.record(z.string(), z.unknown());
 
@@ -108,7 +109,7 @@ export function templateRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/api/templates/:id', async (request) => {
     const { version } = versionQuerySchema.parse(request.query ?? {});
-    return templates.get(ownerOf(request), requireId(request.params), version);
+    return templates.get(viewerOf(request), requireId(request.params), version);
   });
 
   app.put('/api/templates/:id', async (request) => {
@@ -126,12 +127,12 @@ export function templateRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get('/api/templates/:id/versions', async (request) =>
-    templates.versions(ownerOf(request), requireId(request.params)),
+    templates.versions(viewerOf(request), requireId(request.params)),
   );
 
   app.get('/api/templates/:id/export', async (request, reply) => {
     const { version } = versionQuerySchema.parse(request.query ?? {});
-    const file = await templates.exportFile(ownerOf(request), requireId(request.params), version);
+    const file = await templates.exportFile(viewerOf(request), requireId(request.params), version);
     return reply
       .type('application/json; charset=utf-8')
       .header('content-disposition', attachment(`${file.name}.template.json`))
@@ -143,6 +144,12 @@ export function templateRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const id = requireId(request.params);
     const body = instantiateBodySchema.parse(request.body ?? {});
     const { graph } = await templates.prepare(ownerId, id, body);
+    // Values may name a character or image: the new workflow only gets what its owner can read.
+    await requireReadableResources(
+      ctx.engine.graph,
+      graph,
+      ownerReads(ctx.engine.documents, ctx.engine.artifacts, ownerId),
+    );
     const record = await createWorkflow(ctx, ownerId, graph);
     return reply.code(201).send(record);
   });
