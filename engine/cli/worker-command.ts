@@ -1,4 +1,9 @@
-/** `charlab worker [--queues lab-cpu,lab-gpu,lab-io] [--server URL]`: a worker process of its own. */
+/**
+ * `charlab worker [--queues lab-cpu,lab-gpu,lab-io] [--server URL]`: a worker process of its own.
+ * It presents LAB_WORKER_TOKEN to the server: the cluster's shared token, or (accounts on) a
+ * per-worker token `clab_wrk_…` an admin made on the Tokens page, which reports only for runs
+ * Temporal dispatched to this worker and stops the worker when it is revoked.
+ */
 import type { LabConfig } from '../config';
 import { parseQueues } from '../temporal/task-queues';
 import { createLogger, lineLogOf } from '../logging';

@@ -3,7 +3,6 @@
  * on `/workers` (token-authenticated). A watcher's ack carries the snapshot and every stored
  * event after its `sinceSeq`, then `run:event` streams the rest with no gap and no repeat.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import { z } from 'zod';
@@ -11,10 +10,11 @@ import type { Engine } from '../engine-types';
 import { NODE_STATUSES, RUN_EVENT_TYPES, RUN_STATUSES, type RunEventInput } from '../runs/events';
 import type { Redactor } from './secrets';
 import { watchRun, type RunWatch } from './watch-run';
-import type { TemporalEndpoint } from '../temporal/launcher';
+import type { WorkerHello } from '../worker/progress-sink';
 import type { AccountService } from '../auth/account-service';
 import { canRead, LOCAL_VIEWER, type Viewer } from '../auth/viewer';
 import { viewerOfHandshake } from './auth';
+import { authenticateWorker, WorkerEventGate, type WorkerCredential } from './worker-auth';
 
 export interface SocketOptions {
   redact: Redactor;
@@ -95,24 +95,48 @@ export function attachSockets(io: Server, engine: Engine, options: SocketOptions
   io.on('connection', (socket) => handleBrowser(socket, engine, options));
 
   const workers = io.of('/workers');
+  const gate = new WorkerEventGate(engine, options.log);
+  // The shared cluster token, or (accounts on) a per-worker token: engine/server/worker-auth.ts.
   workers.use((socket, next) => {
     const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
-    if (tokenMatches(token, engine.workerToken)) next();
-    else {
-      options.log(
-        'warn',
-        `refused a worker connection from ${socket.handshake.address}: bad token`,
-      );
-      next(new Error('unauthorized'));
+    authenticateWorker(token, engine.workerToken, options.accounts).then(
+      (credential) => {
+        if (credential) {
+          socket.data.worker = credential;
+          next();
+          return;
+        }
+        options.log(
+          'warn',
+          `refused a worker connection from ${socket.handshake.address}: bad token`,
+        );
+        next(new Error('unauthorized'));
+      },
+      (error: unknown) => {
+        options.log('error', `checking a worker's token failed: ${options.redact(String(error))}`);
+        next(new Error('unavailable'));
+      },
+    );
+  });
+  // A revoked worker token's connections end at once; on other replicas its next batch is
+  // refused (every batch checks the token again).
+  options.accounts?.onTokenRevoked((tokenId) => {
+    gate.forgetToken(tokenId);
+    for (const socket of workers.sockets.values()) {
+      const credential = socket.data.worker as WorkerCredential | undefined;
+      if (credential?.kind === 'token' && credential.tokenId === tokenId) socket.disconnect(true);
     }
   });
   workers.on('connection', (socket) => {
+    const credential = socket.data.worker as WorkerCredential;
     // Where this server's Temporal is: a worker that polls elsewhere (the embedded dev server
-    // moved to a new port) rebuilds its Temporal workers on it (engine/worker/process.ts).
+    // moved to a new port) rebuilds its Temporal workers on it (engine/worker/process.ts). A
+    // per-worker token's workers poll with the identity named here.
     socket.emit('temporal', {
       address: engine.temporal.address,
       namespace: engine.temporal.namespace,
-    } satisfies TemporalEndpoint);
+      ...(credential.kind === 'token' ? { identity: credential.identity } : {}),
+    } satisfies WorkerHello);
     socket.on('events', async (batch: unknown, ack?: Ack) => {
       const reply = typeof ack === 'function' ? ack : () => {};
       const parsed = eventBatchSchema.safeParse(batch);
@@ -124,15 +148,48 @@ export function attachSockets(io: Server, engine: Engine, options: SocketOptions
         });
         return;
       }
+      const refused = new Map<string, string>();
+      try {
+        if (
+          credential.kind === 'token' &&
+          !(await options.accounts?.workerToken(credential.token))
+        ) {
+          reply({
+            ok: false,
+            error:
+              'token_revoked: this worker token was revoked (or its admin disabled): make a new one on the Tokens page',
+          });
+          socket.disconnect(true);
+          return;
+        }
+        for (const runId of new Set(parsed.data.map((event) => event.runId))) {
+          const refusal = await gate.check(runId, credential);
+          if (refusal) refused.set(runId, `${refusal.code}: ${refusal.message}`);
+        }
+      } catch (error) {
+        const message = options.redact(error instanceof Error ? error.message : String(error));
+        options.log('error', `checking worker events failed: ${message}`);
+        reply({ ok: false, error: `check_failed: ${message}` });
+        return;
+      }
       try {
         // In order: a run's events must be numbered as the worker produced them.
-        for (const event of parsed.data) await engine.events.append(event as RunEventInput);
-        reply({ ok: true });
+        for (const event of parsed.data) {
+          if (!refused.has(event.runId)) await engine.events.append(event as RunEventInput);
+        }
       } catch (error) {
         const message = options.redact(error instanceof Error ? error.message : String(error));
         options.log('error', `storing worker events failed: ${message}`);
         reply({ ok: false, error: `store_failed: ${message}` });
+        return;
       }
+      const [first] = refused.values();
+      // The other runs' events are stored: the worker drops only the refused runs' events.
+      reply(
+        first === undefined
+          ? { ok: true }
+          : { ok: false, error: first, refused: Object.fromEntries(refused) },
+      );
     });
   });
 }
@@ -294,11 +351,4 @@ export function roomOf(runId: string): string {
 
 function socketError(code: string, message: string): SocketError {
   return { error: { code, message } };
-}
-
-function tokenMatches(given: unknown, expected: string): boolean {
-  if (typeof given !== 'string' || expected.length === 0) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -53,12 +53,47 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
         }
       : undefined;
   let announced: (endpoint: TemporalEndpoint) => void = () => {};
+  const token = workerToken(dataDir, config.workerToken);
+  // A per-worker token (made by an admin on the Tokens page) reports only for runs Temporal
+  // dispatched to it: its Temporal workers poll with the identity the server names, so they
+  // cannot start before the server has accepted the token.
+  const perWorkerToken = token.startsWith('clab_wrk_');
+  let identity: string | undefined;
+  let identified: (identity: string) => void = () => {};
+  let refusedReason: string | undefined;
+  let refused: (reason: string) => void = (reason) => (refusedReason ??= reason);
   const sink = socketSink({
     serverUrl,
-    token: workerToken(dataDir, config.workerToken),
+    token,
     log,
-    onTemporal: (told) => announced(told),
+    onTemporal: (hello) => {
+      if (hello.identity && !identity) {
+        identity = hello.identity;
+        identified(hello.identity);
+      }
+      announced({ address: hello.address, namespace: hello.namespace });
+    },
+    ...(perWorkerToken ? { onUnauthorized: (reason: string) => refused(reason) } : {}),
   });
+  const tokenRefused = () =>
+    new Error(
+      `the server at ${serverUrl} refused this worker token (${refusedReason}): it is unknown or was revoked; make a new one on the Tokens page and set LAB_WORKER_TOKEN`,
+    );
+  if (perWorkerToken && !identity) {
+    log(`waiting for the server at ${serverUrl} to accept this worker token`);
+    const accepted = await new Promise<boolean>((resolve) => {
+      identified = () => resolve(true);
+      refused = (reason) => {
+        refusedReason ??= reason;
+        resolve(false);
+      };
+    });
+    if (!accepted) {
+      await sink.close(0);
+      await documents.close();
+      throw tokenRefused();
+    }
+  }
   if (!endpoint) {
     log(`no Temporal address yet: waiting for the server at ${serverUrl} to say where it is`);
     endpoint = await new Promise<TemporalEndpoint>((resolve) => (announced = resolve));
@@ -83,6 +118,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
       artifacts: new ArtifactService(blobs, documents),
       providers: config.providers,
       log,
+      ...(identity ? { identity } : {}),
     });
   let current = { endpoint, workers: await start(endpoint) };
   log(`worker polling ${queues.join(', ')} on ${endpoint.address}, reporting to ${serverUrl}`);
@@ -121,6 +157,13 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // A revoked token will not heal: tasks this worker took now could report nothing.
+  refused = (reason) => {
+    if (refusedReason !== undefined) return;
+    refusedReason = reason;
+    log(`the server refused this worker token (${reason}): stopping`);
+    stop();
+  };
   // The workers finish when stopped, or when replaced after a move: then wait on the new ones.
   for (;;) {
     const running = current;
@@ -131,8 +174,9 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
     if (running === current || stopping) break;
   }
   await current.workers.done.catch(() => {});
-  await sink.close();
+  await sink.close(refusedReason === undefined ? undefined : 0);
   await documents.close();
+  if (refusedReason !== undefined) throw tokenRefused();
 }
 
 /** How long a move waits for the workers on the old address to stop before starting anew. */

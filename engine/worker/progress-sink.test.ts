@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunEventInput } from '../runs/events';
-import { socketSink, type ProgressSink } from './progress-sink';
+import { socketSink, type ProgressSink, type RefusedEventsError } from './progress-sink';
 
 const TOKEN = 'test-token';
 
@@ -20,7 +20,17 @@ interface FakeStudio {
   close(): Promise<void>;
 }
 
-/** The `/workers` intake as engine/server/sockets.ts answers it: ack `{ ok }` once stored. */
+/** Runs the studio closed to workers, and the refusal it gives (engine/server/worker-auth.ts). */
+const CLOSED_RUNS: Record<string, string> = {
+  'run-gone': 'run_not_found: run "run-gone" does not exist: its events were dropped',
+  'run-ended': 'run_finished: run "run-ended" already ended: a finished run\'s events are closed',
+  'run-elsewhere': 'run_not_dispatched: run "run-elsewhere" was not dispatched to this worker',
+};
+
+/**
+ * The `/workers` intake as engine/server/sockets.ts answers it: ack `{ ok }` once stored; a
+ * closed run's events are refused and the batch's other events stored.
+ */
 async function startStudio(port = 0, stored: RunEventInput[] = []): Promise<FakeStudio> {
   const http: HttpServer = createServer();
   const io = new Server(http);
@@ -33,12 +43,20 @@ async function startStudio(port = 0, stored: RunEventInput[] = []): Promise<Fake
         ack({ ok: false, error: 'invalid_events: 0.type: Invalid option' });
         return;
       }
+      const refused = new Map<string, string>();
       for (const event of batch) {
-        if (keys.has(event.key)) continue;
+        const refusal = CLOSED_RUNS[event.runId];
+        if (refusal) refused.set(event.runId, refusal);
+        if (refusal || keys.has(event.key)) continue;
         keys.add(event.key);
         stored.push(event);
       }
-      ack({ ok: true });
+      const [first] = refused.values();
+      ack(
+        first === undefined
+          ? { ok: true }
+          : { ok: false, error: first, refused: Object.fromEntries(refused) },
+      );
     });
   });
   await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
@@ -151,5 +169,38 @@ describe('socketSink', () => {
     await sink.send([good]);
     await until(() => studio!.stored.some((s) => s.key === good.key), 'the good event');
     expect(studio.stored.map((s) => s.key)).toEqual([good.key]);
+  });
+
+  it("drops only the refused runs' events of a batch, never sends them again, and goes on", async () => {
+    studio = await startStudio();
+    const lines: string[] = [];
+    sink = socketSink({
+      serverUrl: `http://127.0.0.1:${studio.port}`,
+      token: TOKEN,
+      ackTimeoutMs: 500,
+      log: (line) => lines.push(line),
+    });
+    const live = event('node.started', { index: 0 });
+    const gone = event('node.failed', { runId: 'run-gone' });
+    const ended = event('node.failed', { runId: 'run-ended' });
+    const elsewhere = event('node.progress', { runId: 'run-elsewhere', progress: 0.5 });
+    const results = await Promise.allSettled([
+      sink.send([live]),
+      sink.send([gone]),
+      sink.send([ended]),
+      sink.send([elsewhere]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
+    const codes = results
+      .slice(1)
+      .map((r) => ((r as PromiseRejectedResult).reason as RefusedEventsError).code);
+    expect(codes).toEqual(['run_not_found', 'run_finished', 'run_not_dispatched']);
+    const batchesAfterRefusal = studio.batches;
+    const next = event('node.completed', { index: 0 });
+    await sink.send([next]);
+    expect(studio.stored.map((s) => s.key)).toEqual([live.key, next.key]);
+    // The refused events were dropped, not retried: one more batch, for `next`.
+    expect(studio.batches).toBe(batchesAfterRefusal + 1);
+    expect(lines.filter((line) => line.startsWith('dropping'))).not.toEqual([]);
   });
 });

@@ -26,8 +26,44 @@ export interface ProgressSink {
 /** Stores one batch, in order; throws when it could not (the batch is then sent again). */
 type Transport = (events: RunEventInput[]) => Promise<void>;
 
-/** A batch the server will never accept (malformed): retrying cannot help. */
-export class RefusedEventsError extends Error {}
+/**
+ * Codes of batches the server will never accept: malformed, for a run that does not exist or
+ * already ended, for a run Temporal did not dispatch to this worker's token, or from a revoked
+ * token. Retrying cannot help, so the outbox drops them (engine/server/worker-auth.ts).
+ */
+export const PERMANENT_REFUSALS = [
+  'invalid_events',
+  'run_not_found',
+  'run_finished',
+  'run_not_dispatched',
+  'token_revoked',
+] as const;
+export type RefusalCode = (typeof PERMANENT_REFUSALS)[number];
+
+/** A batch, or some runs' events in it, the server will never accept: retrying cannot help. */
+export class RefusedEventsError extends Error {
+  constructor(
+    message: string,
+    /** The refusal's code, when the server gave one of PERMANENT_REFUSALS. */
+    readonly code?: RefusalCode,
+    /**
+     * Each refused run's own refusal, when the server stored the batch's other events;
+     * undefined when the whole batch was refused.
+     */
+    readonly byRun?: ReadonlyMap<string, RefusedEventsError>,
+  ) {
+    super(message);
+  }
+}
+
+/** What the server says on every (re)connect of a `/workers` socket. */
+export interface WorkerHello extends TemporalEndpoint {
+  /**
+   * With a per-worker token: the Temporal identity this worker's Temporal workers must poll
+   * with, so the server can tell which runs Temporal dispatched to it.
+   */
+  identity?: string;
+}
 
 interface Entry {
   event: RunEventInput;
@@ -137,7 +173,11 @@ class Outbox {
       } catch (error) {
         for (const entry of batch) entry.waiters.splice(entry.waiters.indexOf(NO_WAITER), 1);
         if (error instanceof RefusedEventsError) {
-          this.log?.(`dropping ${batch.length} run events the server refused: ${error.message}`);
+          const { byRun } = error;
+          const refused = byRun
+            ? batch.filter((entry) => byRun.has(entry.event.runId)).length
+            : batch.length;
+          this.log?.(`dropping ${refused} run events the server refused: ${error.message}`);
           this.settle(batch, error);
           continue;
         }
@@ -157,10 +197,14 @@ class Outbox {
   /** Removes the delivered batch, and every superseded entry (those are never sent). */
   private settle(batch: Entry[], error?: unknown): void {
     const delivered = new Set(batch);
+    // The server stored the other runs' events of a partly refused batch: those are delivered,
+    // and each refused run's senders hear its own refusal.
+    const byRun = error instanceof RefusedEventsError ? error.byRun : undefined;
     let kept = 0;
     for (const entry of this.queue) {
-      if (delivered.has(entry) || entry.superseded) this.forget(entry, error);
-      else this.queue[kept++] = entry;
+      if (delivered.has(entry) || entry.superseded) {
+        this.forget(entry, byRun ? byRun.get(entry.event.runId) : error);
+      } else this.queue[kept++] = entry;
     }
     this.queue.length = kept;
   }
@@ -219,6 +263,8 @@ export function localSink(hub: EventHub, log?: (line: string) => void): Progress
 interface WorkerAck {
   ok: boolean;
   error?: string;
+  /** Run id → why its events were refused, when the batch's other events were stored. */
+  refused?: Record<string, string>;
 }
 
 export interface SocketSinkOptions {
@@ -228,7 +274,9 @@ export interface SocketSinkOptions {
   ackTimeoutMs?: number;
   log?: (line: string) => void;
   /** Called on every (re)connect with where the server's Temporal is (engine/server/sockets.ts). */
-  onTemporal?: (endpoint: TemporalEndpoint) => void;
+  onTemporal?: (hello: WorkerHello) => void;
+  /** Called when the server refuses this worker's token (unknown, revoked): it will not heal. */
+  onUnauthorized?: (reason: string) => void;
 }
 
 /** A sink over socket.io-client that survives server restarts. */
@@ -241,8 +289,11 @@ export function socketSink(options: SocketSinkOptions): ProgressSink {
     transports: ['websocket'],
   });
   const ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
-  socket.on('connect_error', (error) => options.log?.(`worker link: ${error.message}`));
-  socket.on('temporal', (endpoint: TemporalEndpoint) => options.onTemporal?.(endpoint));
+  socket.on('connect_error', (error) => {
+    options.log?.(`worker link: ${error.message}`);
+    if (error.message === 'unauthorized') options.onUnauthorized?.(error.message);
+  });
+  socket.on('temporal', (hello: WorkerHello) => options.onTemporal?.(hello));
   // A server that shuts down disconnects us on purpose, and socket.io-client does not retry
   // such a disconnect by itself; the server is probably restarting, so keep knocking.
   let closed = false;
@@ -258,7 +309,19 @@ export function socketSink(options: SocketSinkOptions): ProgressSink {
     const ack = (await socket.timeout(ackTimeoutMs).emitWithAck('events', events)) as WorkerAck;
     if (ack.ok) return;
     const message = `server refused run events: ${ack.error ?? 'unknown error'}`;
-    if (ack.error?.startsWith('invalid_events')) throw new RefusedEventsError(message);
+    const code = refusalCodeOf(ack.error);
+    if (code === 'token_revoked') options.onUnauthorized?.(ack.error!);
+    if (code) {
+      const byRun = ack.refused
+        ? new Map(
+            Object.entries(ack.refused).map(([runId, why]) => [
+              runId,
+              new RefusedEventsError(`server refused run events: ${why}`, refusalCodeOf(why)),
+            ]),
+          )
+        : undefined;
+      throw new RefusedEventsError(message, code, byRun);
+    }
     throw new Error(message); // e.g. store_failed: the store may recover, so retry
   }, options.log);
   socket.on('connect', () => outbox.nudge());
@@ -267,4 +330,8 @@ export function socketSink(options: SocketSinkOptions): ProgressSink {
     closed = true;
     socket.close();
   });
+}
+
+function refusalCodeOf(error: string | undefined): RefusalCode | undefined {
+  return PERMANENT_REFUSALS.find((known) => error?.startsWith(`${known}:`));
 }

@@ -32,6 +32,12 @@ export interface StartWorkersOptions extends NodeActivityDeps {
    * Prometheus metrics (task slots, poll and schedule latencies, …) on `host:port`/metrics.
    */
   metricsAddress?: string;
+  /**
+   * The identity these workers give Temporal (default `pid@hostname`). A worker with a
+   * per-worker token uses the one the server named, which is how the server tells the runs
+   * Temporal dispatched to it (engine/server/worker-auth.ts).
+   */
+  identity?: string;
 }
 
 export interface RunningWorkers {
@@ -122,6 +128,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
       defaultHeartbeatThrottleInterval: '500 milliseconds',
       maxHeartbeatThrottleInterval: '1 second',
       shutdownGraceTime: '2 seconds',
+      ...(options.identity ? { identity: options.identity } : {}),
     } as const;
     if (queue === 'workflows') {
       workers.push(
