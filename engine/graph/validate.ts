@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { GraphDocument, GraphEdge, GraphNode } from './document';
+import { isEmptyReference, placeholdersOf, type Placeholder } from './placeholders';
 import { canConnect } from './ports';
 import { closestName, describeNode, type NodeRegistry, type ValidationProblem } from './problems';
 
@@ -26,7 +27,10 @@ export function validateGraph(doc: GraphDocument, registry: NodeRegistry): Valid
   }
   const nodes = indexNodes(doc, problems);
   checkEdgeIds(doc, problems);
-  for (const node of nodes.values()) checkNode(node, registry, problems);
+  const placeholders = placeholdersByNode(doc);
+  for (const node of nodes.values()) {
+    checkNode(node, registry, problems, placeholders.get(node.id) ?? []);
+  }
   const wired = checkEdges(doc, nodes, registry, problems);
   checkInputs(nodes, wired, registry, problems);
   checkCycles(doc, nodes, problems);
@@ -74,7 +78,20 @@ function countIds(items: readonly { id: string }[]): Map<string, number> {
   return counts;
 }
 
-function checkNode(node: GraphNode, registry: NodeRegistry, problems: ValidationProblem[]): void {
+function placeholdersByNode(doc: GraphDocument): Map<string, Placeholder[]> {
+  const byNode = new Map<string, Placeholder[]>();
+  for (const entry of placeholdersOf(doc)) {
+    byNode.set(entry.nodeId, [...(byNode.get(entry.nodeId) ?? []), entry]);
+  }
+  return byNode;
+}
+
+function checkNode(
+  node: GraphNode,
+  registry: NodeRegistry,
+  problems: ValidationProblem[],
+  placeholders: readonly Placeholder[],
+): void {
   const definition = registry.get(node.type);
   const name = describeNode(node, registry);
   if (!definition) {
@@ -120,7 +137,15 @@ function checkNode(node: GraphNode, registry: NodeRegistry, problems: Validation
     }
     return;
   }
+  // A param a copied graph lost says what it lost, instead of the definition's bare "empty".
+  const lost = placeholders.filter(
+    (entry) =>
+      Object.hasOwn(shape, entry.param) &&
+      isEmptyReference((parsed.data as Record<string, unknown>)[entry.param]),
+  );
+  for (const entry of lost) problems.push(placeholderProblem(name, node.id, entry));
   for (const problem of definition.check?.(parsed.data) ?? []) {
+    if (lost.some((entry) => entry.param === problem.param)) continue;
     problems.push({
       code: 'invalid_param',
       nodeId: node.id,
@@ -128,6 +153,23 @@ function checkNode(node: GraphNode, registry: NodeRegistry, problems: Validation
       message: `${name}: ${problem.message}`,
     });
   }
+}
+
+function placeholderProblem(name: string, nodeId: string, entry: Placeholder): ValidationProblem {
+  const what = entry.name ? ` "${entry.name}"` : '';
+  return entry.kind === 'character'
+    ? {
+        code: 'character_missing',
+        nodeId,
+        param: entry.param,
+        message: `${name}: this graph was shared without its character${what}: pick one of yours in the inspector`,
+      }
+    : {
+        code: 'artifact_missing',
+        nodeId,
+        param: entry.param,
+        message: `${name}: this graph was shared without its file${what}: upload one of yours in the inspector`,
+      };
 }
 
 /** Incoming edges per `nodeId\u0000port`, for edges whose both ends and ports exist. */

@@ -18,6 +18,7 @@ import { ShortcutsHelp } from '../ui/ShortcutsHelp';
 import { createStore } from '../ui/store';
 import { useToasts } from '../ui/toasts';
 import { SaveTemplateDialog } from '../templates/SaveTemplateDialog';
+import { ShareDialog } from '../share/ShareDialog';
 import { ImportDialog } from '../workflows/ImportDialog';
 import type { QuickAddRequest } from './Canvas';
 import { Canvas } from './Canvas';
@@ -120,6 +121,7 @@ function Studio({
   const [lightbox, setLightbox] = useState<LightboxState | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const [savingTemplate, setSavingTemplate] = useState(false);
+  const [sharing, setSharing] = useState(false);
   const [snap, setSnap] = useState(() => localStorage.getItem(SNAP_KEY) !== 'off');
   const pointer = useRef<XYPosition | null>(null);
   const onPointer = useCallback((point: XYPosition | null) => {
@@ -288,6 +290,7 @@ function Studio({
           onHelp={() => setHelpOpen(true)}
           onShowProblems={showProblems}
           onSaveTemplate={() => setSavingTemplate(true)}
+          {...(workflowId ? { onShare: () => setSharing(true) } : {})}
           runs={runs}
         />
         {saver.conflict && (
@@ -360,6 +363,13 @@ function Studio({
             setSavingTemplate(false);
           }}
           onClose={() => setSavingTemplate(false)}
+        />
+      )}
+      {sharing && workflowId && (
+        <ShareDialog
+          workflowId={workflowId}
+          flush={saver.flush}
+          onClose={() => setSharing(false)}
         />
       )}
       {importer.state.open && (

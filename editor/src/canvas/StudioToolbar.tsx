@@ -1,6 +1,6 @@
 /**
  * The studio toolbar: the workflow's name and save state, undo and redo, snap, import and
- * export, "Save as template", the shortcuts help, the problems badge and the run buttons.
+ * export, "Save as template", "Share", the shortcuts help, the problems badge and the run buttons.
  */
 import { useStore } from '../ui/store';
 import type { EditorAction, EditorState } from './editor-state';
@@ -24,6 +24,8 @@ export interface StudioToolbarProps {
   onShowProblems(): void;
   /** Opens "Save as template" (absent: no button). */
   onSaveTemplate?(): void;
+  /** Opens "Share" (absent: no button, e.g. a draft that was never saved). */
+  onShare?(): void;
   runs: RunActions;
 }
 
@@ -84,6 +86,16 @@ export function StudioToolbar(props: StudioToolbarProps) {
           data-testid="open-save-template"
         >
           Save as template
+        </button>
+      )}
+      {props.onShare && (
+        <button
+          className="button button--small"
+          onClick={props.onShare}
+          title="Make a read-only link to this workflow that others can open and import"
+          data-testid="open-share"
+        >
+          Share
         </button>
       )}
       <button
