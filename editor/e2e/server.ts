@@ -46,12 +46,24 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts the server on embedded defaults; resolves once it says it is running. */
-export async function startStudioServer(options: { log?: boolean } = {}): Promise<StudioServer> {
+export async function startStudioServer(
+  options: {
+    log?: boolean;
+    /** Settings on top of the embedded defaults (e.g. LAB_AUTH=on). */
+    env?: Record<string, string>;
+  } = {},
+): Promise<StudioServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'charlab-studio-'));
   const port = await freePort();
   const child = spawn(process.execPath, [join(REPO_ROOT, 'engine/cli/bin.mjs'), 'serve'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LAB_DATA_DIR: dataDir },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LAB_DATA_DIR: dataDir,
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = async () => {

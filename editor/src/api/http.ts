@@ -43,7 +43,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** A JSON body, or FormData for uploads. */
   body?: unknown;
   signal?: AbortSignal;
@@ -79,8 +79,32 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
       parsed = text;
     }
   }
-  if (!response.ok) throw errorFromBody(parsed, response.status, path);
+  if (!response.ok) {
+    const error = errorFromBody(parsed, response.status, path);
+    if (error.code === UNAUTHENTICATED) reportUnauthenticated();
+    throw error;
+  }
   return parsed as T;
+}
+
+/** The code every route answers when the browser's session is missing or ended (accounts on). */
+export const UNAUTHENTICATED = 'unauthenticated';
+
+const unauthenticatedListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` whenever the server says the session is gone (it expired, the password
+ * changed, an admin disabled the user), so the app shell can ask for a sign-in again instead of
+ * every view showing its own error. Other 401s (a wrong password on sign-in) are the form's.
+ */
+export function onUnauthenticated(listener: () => void): () => void {
+  unauthenticatedListeners.add(listener);
+  return () => unauthenticatedListeners.delete(listener);
+}
+
+/** Tells the listeners the session is gone (also used by the socket, refused at its handshake). */
+export function reportUnauthenticated(): void {
+  for (const listener of unauthenticatedListeners) listener();
 }
 
 function errorFromBody(body: unknown, status: number, path: string): ApiError {

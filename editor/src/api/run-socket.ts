@@ -6,7 +6,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { RunEvent, RunSnapshot } from '../../../engine/runs/events';
-import { isRecord } from './http';
+import { isRecord, reportUnauthenticated, UNAUTHENTICATED } from './http';
 
 let shared: Socket | undefined;
 
@@ -26,7 +26,29 @@ export function keepConnected(socket: Socket): Socket {
   socket.on('disconnect', (reason) => {
     if (reason === 'io server disconnect') socket.connect();
   });
+  // With accounts on, the handshake is refused once the session is gone. Socket.IO does not
+  // retry a refusal by its middleware, so the studio asks for a sign-in (restartSocket after it).
+  socket.on('connect_error', (error) => {
+    if (error.message === UNAUTHENTICATED) reportUnauthenticated();
+  });
   return socket;
+}
+
+/**
+ * Starts the connection again with a new handshake, after a sign-in or sign-out: the server
+ * learns who a socket is from the session cookie the handshake carries, once, so a socket
+ * opened for one user (or refused before sign-in) must not go on for the next. Watchers stay
+ * subscribed and watch again from their last seq on the new connection's `connect`.
+ */
+export function restartSocket(socket: Socket | undefined = shared): void {
+  if (!socket) return;
+  socket.disconnect();
+  socket.connect();
+}
+
+/** Closes the connection until the next watch (after sign-out: nothing to watch as nobody). */
+export function closeSocket(): void {
+  shared?.disconnect();
 }
 
 export interface RunWatchHandlers {
@@ -58,10 +80,13 @@ export function watchRun(
       .timeout(15_000)
       .emit('run:watch', { runId, sinceSeq: resumeFrom() }, (error: Error | null, ack: unknown) => {
         if (stopped) return;
-        if (error)
+        if (error) {
+          // Cut off by a disconnect (a restart, a new sign-in): the next connect watches again.
+          if (!socket.connected) return;
           return handlers.error(
             `the server did not answer run:watch for ${runId}: ${error.message}`,
           );
+        }
         const problem = ackError(ack);
         if (problem) return handlers.error(problem);
         handlers.snapshot(ack as unknown as RunSnapshot);

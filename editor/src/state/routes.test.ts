@@ -12,6 +12,8 @@ describe('routes', () => {
       { page: 'templates' },
       { page: 'characters' },
       { page: 'characters', characterId: 'mira' },
+      { page: 'tokens' },
+      { page: 'users' },
     ];
     for (const route of routes) expect(parseRoute(formatRoute(route))).toEqual(route);
   });

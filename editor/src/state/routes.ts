@@ -7,7 +7,9 @@ export type Route =
   | { page: 'studio'; workflowId: string | null; runId?: string }
   | { page: 'workflows' }
   | { page: 'templates' }
-  | { page: 'characters'; characterId?: string };
+  | { page: 'characters'; characterId?: string }
+  | { page: 'tokens' }
+  | { page: 'users' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash
@@ -29,6 +31,10 @@ export function parseRoute(hash: string): Route {
       return { page: 'templates' };
     case 'characters':
       return parts[1] ? { page: 'characters', characterId: parts[1] } : { page: 'characters' };
+    case 'tokens':
+      return { page: 'tokens' };
+    case 'users':
+      return { page: 'users' };
     default:
       return { page: 'workflows' };
   }
@@ -48,6 +54,10 @@ export function formatRoute(route: Route): string {
       return '#/templates';
     case 'characters':
       return route.characterId ? `#/characters/${enc(route.characterId)}` : '#/characters';
+    case 'tokens':
+      return '#/tokens';
+    case 'users':
+      return '#/users';
   }
 }
 

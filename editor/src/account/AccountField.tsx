@@ -1,0 +1,125 @@
+/**
+ * Pieces the account forms share: a labelled input whose error is announced and tied to it,
+ * focus moved to the field a problem names, and a secret shown once with a copy button.
+ */
+import { useEffect, useId, useRef, useState } from 'react';
+import type { AccountField as FieldName, FormProblem } from './account-forms';
+
+export function AccountField(props: {
+  name: FieldName;
+  label: string;
+  value: string;
+  onChange(value: string): void;
+  problem: FormProblem | null;
+  type?: 'text' | 'password';
+  autoComplete?: string;
+  help?: string;
+}) {
+  const id = useId();
+  const error = props.problem?.field === props.name ? props.problem.message : null;
+  return (
+    <div className="field">
+      <label className="field__label" htmlFor={id}>
+        {props.label}
+      </label>
+      <input
+        id={id}
+        name={props.name}
+        className="input"
+        type={props.type ?? 'text'}
+        value={props.value}
+        autoComplete={props.autoComplete}
+        spellCheck={false}
+        autoCapitalize="none"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-error` : props.help ? `${id}-help` : undefined}
+        onChange={(event) => props.onChange(event.target.value)}
+      />
+      {error ? (
+        <p className="field__error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : (
+        props.help && (
+          <p className="field__help" id={`${id}-help`}>
+            {props.help}
+          </p>
+        )
+      )}
+    </div>
+  );
+}
+
+/**
+ * Moves focus to the input a new problem names (by its `name`), or to the form's alert when
+ * the problem belongs to no field, so keyboard and screen-reader users land on what to fix.
+ */
+export function useFocusOnProblem(problem: FormProblem | null) {
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (!problem || !form.current) return;
+    const target = problem.field
+      ? form.current.querySelector<HTMLElement>(`[name="${problem.field}"]`)
+      : form.current.querySelector<HTMLElement>('.form-alert');
+    target?.focus();
+  }, [problem]);
+  return form;
+}
+
+/** A problem that belongs to no field, announced at once. */
+export function FormAlert({ problem }: { problem: FormProblem | null }) {
+  if (!problem || problem.field) return null;
+  return (
+    <p className="form-alert" role="alert" tabIndex={-1}>
+      {problem.message}
+    </p>
+  );
+}
+
+/**
+ * A secret the server shows this once (a token, an invite link): selectable, with a copy
+ * button and a warning. Copying falls back to the selection where the Clipboard API is
+ * missing (plain HTTP on a LAN address is not a secure context).
+ */
+export function ShownOnce(props: {
+  label: string;
+  value: string;
+  warning: string;
+  testId?: string;
+}) {
+  const id = useId();
+  const input = useRef<HTMLInputElement>(null);
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.value);
+    } catch {
+      input.current?.select();
+      document.execCommand('copy');
+    }
+    setCopied(true);
+  };
+  return (
+    <div className="shown-once" data-testid={props.testId}>
+      <label className="field__label" htmlFor={id}>
+        {props.label}
+      </label>
+      <div className="field__row">
+        <input
+          id={id}
+          ref={input}
+          className="input shown-once__value"
+          readOnly
+          value={props.value}
+          onFocus={(event) => event.target.select()}
+        />
+        <button type="button" className="button" onClick={() => void copy()}>
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+      </div>
+      <p className="shown-once__warning" role="note">
+        {props.warning}
+      </p>
+    </div>
+  );
+}
