@@ -15,6 +15,9 @@ import {
   zoomIn,
   type BaselineServer,
 } from '../../bench/editor-render/measure';
+import { GRAPH_SCHEMA_ID, GRAPH_VERSION } from '../../engine/graph/document';
+import { normalizeNodeType } from '../src/api/client';
+import { nodeGeometry } from '../src/canvas/node-geometry';
 import { apiJson, baseUrl, launchBrowser, openPage, unavailable } from './harness';
 
 describe.skipIf(!!unavailable())('editor render benchmark (reduced)', () => {
@@ -47,6 +50,88 @@ describe.skipIf(!!unavailable())('editor render benchmark (reduced)', () => {
     });
     expect(saved.id).toBeTruthy();
     workflowId = saved.id;
+  });
+
+  it('every node type is laid out exactly as node-geometry.ts tells React Flow', async () => {
+    const types = (await apiJson<unknown[]>('/api/node-types')).map(normalizeNodeType);
+    const doc = {
+      schema: GRAPH_SCHEMA_ID,
+      version: GRAPH_VERSION,
+      id: 'geometry',
+      name: 'Every node type',
+      description: '',
+      // Close together, so fit view stays above the far zoom that hides node details.
+      nodes: types.map((info, i) => ({
+        id: `n${i}`,
+        type: info.type,
+        typeVersion: info.typeVersion,
+        position: { x: (i % 4) * 280, y: Math.floor(i / 4) * 200 },
+        params: {},
+      })),
+      edges: [],
+      exposed: [],
+      meta: {},
+    };
+    const saved = await apiJson<{ id: string }>('/api/workflows', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ graph: doc }),
+    });
+    await loadOnce(page, `${baseUrl()}/#/w/${saved.id}`, { nodes: types.length, edges: 0 });
+    const laidOut = (await page.evaluate(`(() => {
+      const zoom = new DOMMatrixReadOnly(
+        getComputedStyle(document.querySelector('.react-flow__viewport')).transform,
+      ).m22;
+      return [...document.querySelectorAll('.react-flow__node')].map((node) => {
+        const box = node.getBoundingClientRect();
+        return {
+          id: node.dataset.id,
+          zoom,
+          far: !!node.querySelector('.graph-node--far'),
+          width: node.offsetWidth,
+          height: node.offsetHeight,
+          handles: [...node.querySelectorAll('.react-flow__handle')].map((h) => {
+            const r = h.getBoundingClientRect();
+            return {
+              id: h.dataset.handleid,
+              type: h.classList.contains('source') ? 'source' : 'target',
+              x: Math.round(((r.left - box.left) / zoom) * 10) / 10,
+              y: Math.round(((r.top - box.top) / zoom) * 10) / 10,
+              width: h.offsetWidth,
+              height: h.offsetHeight,
+            };
+          }),
+        };
+      });
+    })()`)) as {
+      id: string;
+      far: boolean;
+      width: number;
+      height: number;
+      handles: { id: string; type: string; x: number; y: number }[];
+    }[];
+    expect(laidOut).toHaveLength(types.length);
+    for (const node of laidOut) {
+      const info = types[Number(node.id.slice(1))];
+      const geometry = nodeGeometry(info);
+      expect(node.far, info.type).toBe(false);
+      expect({ type: info.type, width: node.width, height: node.height }).toEqual({
+        type: info.type,
+        width: geometry.width,
+        height: geometry.height,
+      });
+      expect(node.handles).toEqual(
+        geometry.handles.map((h) => ({
+          id: h.id,
+          type: h.type,
+          x: Math.round(h.x * 10) / 10,
+          y: Math.round(h.y * 10) / 10,
+          width: h.width,
+          height: h.height,
+        })),
+      );
+    }
+    expect(errors).toEqual([]);
   });
 
   for (const which of ['bare React Flow', 'studio'] as const) {

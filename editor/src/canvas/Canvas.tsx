@@ -32,22 +32,18 @@ import { findPort, nodeColor } from './catalog';
 import { ConnectionLine } from './ConnectionLine';
 import { checkConnection } from './connection';
 import { DragOriginContext, useDragOriginStore } from './drag-origin';
+import { FAR_ZOOM, FarZoomContext } from './far-zoom';
 import type { EditorAction } from './editor-state';
 import type { FlowEdge, FlowNode } from './flow-mapping';
 import GraphNodeView from './GraphNodeView';
 import { NODE_DRAG_TYPE } from './Palette';
 import TypedEdge from './TypedEdge';
+import { useVirtualize } from './virtualize';
 import './Canvas.css';
 
 // Module scope: a new object per render would make React Flow re-mount every node.
 const nodeTypes: NodeTypes = { graph: GraphNodeView };
 const edgeTypes: EdgeTypes = { typed: TypedEdge };
-
-/** Below this zoom nodes are drawn without labels, previews or shadows. */
-const FAR_ZOOM = 0.3;
-
-/** Above this many nodes only what is on screen is rendered. */
-const VIRTUALIZE_ABOVE = 150;
 
 export interface QuickAddRequest {
   screen: { x: number; y: number };
@@ -93,6 +89,7 @@ export function Canvas(props: CanvasProps) {
   // this re-renders only when the zoom crosses the threshold).
   const far = useStore((s) => s.transform[2] < FAR_ZOOM);
   const dragOrigin = useDragOriginStore();
+  const virtualize = useVirtualize();
   // Fit a loaded graph once; an empty canvas must not jump when its first node lands.
   const [fitOnLoad] = useState(nodes.length > 0);
   const latest = useRef({ nodes, edges });
@@ -223,45 +220,47 @@ export function Canvas(props: CanvasProps) {
       onPointerLeave={() => onPointer(null)}
       data-testid="canvas"
     >
-      <DragOriginContext.Provider value={dragOrigin}>
-        <ReactFlow<FlowNode, FlowEdge>
-          nodes={nodes}
-          edges={edges}
-          nodeTypes={nodeTypes}
-          edgeTypes={edgeTypes}
-          onNodesChange={onNodesChange}
-          onEdgesChange={onEdgesChange}
-          onConnect={onConnect}
-          onConnectEnd={onConnectEnd}
-          onNodeDoubleClick={(_event, clicked) => props.onOpenNode(clicked.id)}
-          isValidConnection={isValidConnection}
-          connectionLineComponent={ConnectionLine}
-          connectionRadius={24}
-          deleteKeyCode={null}
-          selectionKeyCode="Shift"
-          multiSelectionKeyCode={['Meta', 'Control']}
-          zoomOnDoubleClick={false}
-          snapToGrid={snap}
-          snapGrid={[20, 20]}
-          minZoom={0.05}
-          maxZoom={2}
-          fitView={fitOnLoad}
-          fitViewOptions={{ padding: 0.12, maxZoom: 1 }}
-          onlyRenderVisibleElements={nodes.length > VIRTUALIZE_ABOVE}
-          colorMode="dark"
-        >
-          <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#2a2f3a" />
-          <MiniMap
-            style={{ width: 160, height: 104 }}
-            pannable
-            zoomable
-            nodeStrokeWidth={2}
-            nodeColor={minimapColor}
-            maskColor="rgba(10, 12, 16, 0.7)"
-          />
-          <Controls showInteractive={false} />
-        </ReactFlow>
-      </DragOriginContext.Provider>
+      <FarZoomContext.Provider value={far}>
+        <DragOriginContext.Provider value={dragOrigin}>
+          <ReactFlow<FlowNode, FlowEdge>
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            edgeTypes={edgeTypes}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onConnect={onConnect}
+            onConnectEnd={onConnectEnd}
+            onNodeDoubleClick={(_event, clicked) => props.onOpenNode(clicked.id)}
+            isValidConnection={isValidConnection}
+            connectionLineComponent={ConnectionLine}
+            connectionRadius={24}
+            deleteKeyCode={null}
+            selectionKeyCode="Shift"
+            multiSelectionKeyCode={['Meta', 'Control']}
+            zoomOnDoubleClick={false}
+            snapToGrid={snap}
+            snapGrid={[20, 20]}
+            minZoom={0.05}
+            maxZoom={2}
+            fitView={fitOnLoad}
+            fitViewOptions={{ padding: 0.12, maxZoom: 1 }}
+            onlyRenderVisibleElements={virtualize}
+            colorMode="dark"
+          >
+            <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#2a2f3a" />
+            <MiniMap
+              style={{ width: 160, height: 104 }}
+              pannable
+              zoomable
+              nodeStrokeWidth={2}
+              nodeColor={minimapColor}
+              maskColor="rgba(10, 12, 16, 0.7)"
+            />
+            <Controls showInteractive={false} />
+          </ReactFlow>
+        </DragOriginContext.Provider>
+      </FarZoomContext.Provider>
       {nodes.length === 0 && (
         <div className="canvas__empty">
           <h2>An empty canvas</h2>

@@ -3,10 +3,15 @@
  * handles coloured by port kind, the live status of the viewed run (colour, progress bar,
  * "3/8" fan-out count, cached badge, error text), validation problems and the node's outputs.
  * Memoised; reads run state by node id, so a progress event repaints only its own node.
+ *
+ * Handles sit where node-geometry.ts says (inline `left`/`top` in the node), the same figures
+ * React Flow is given before the node mounts. Zoomed out past `FAR_ZOOM` a node is its box,
+ * colour bar, handles and progress bar only: the details are unreadable there, and 500 nodes
+ * of hidden labels still cost layout, hit testing and paint on every pan frame.
  */
 import { Handle, Position } from '@xyflow/react';
 import type { NodeProps } from '@xyflow/react';
-import { memo, useCallback, useMemo } from 'react';
+import { memo, useCallback, useContext, useMemo } from 'react';
 import type { CSSProperties } from 'react';
 import { PORT_COLORS } from '../../../engine/graph/ports';
 import type { PortInfo } from '../api/types';
@@ -17,13 +22,16 @@ import { useStore } from '../ui/store';
 import { NODE_STATUS_LABEL, fanOutCount, mergeItemOutputs, previewOutputs } from '../runs/run-view';
 import { portKind } from './catalog';
 import { handleAccepts } from './connection';
+import { FarZoomContext } from './far-zoom';
+import { nodeGeometry } from './node-geometry';
 import { useDragOrigin } from './drag-origin';
 import type { FlowNode } from './flow-mapping';
 import { useNodeExposed, useNodeProblems, useNodeRun, useStudio } from './studio-context';
 import './GraphNodeView.css';
 
-function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
+function GraphNodeView({ id, data, selected, height }: NodeProps<FlowNode>) {
   const { catalog, openImages, regenerateShot, run: runStore } = useStudio();
+  const far = useContext(FarZoomContext);
   const runEnded = useStore(runStore, (s) => {
     const runStatus = s.feed?.snapshot?.status;
     return runStatus !== undefined && isTerminalRunStatus(runStatus);
@@ -70,17 +78,74 @@ function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
     return classes.filter(Boolean).join(' ');
   };
 
+  const geometry = info ? nodeGeometry(info) : undefined;
+  const handles = (geometry?.handles ?? []).map((handle, index) => {
+    const input = handle.type === 'target';
+    const port = input ? info!.inputs[index] : info!.outputs[index - info!.inputs.length];
+    return (
+      <Handle
+        key={`${handle.type}:${port.id}`}
+        type={handle.type}
+        position={input ? Position.Left : Position.Right}
+        id={port.id}
+        className={handleClass(port, handle.type)}
+        title={`${port.label}: ${port.type}${port.optional ? ' (optional)' : ''}`}
+        style={
+          {
+            left: handle.x,
+            top: handle.y,
+            '--port-color': PORT_COLORS[portKind(port.type)],
+          } as CSSProperties
+        }
+      />
+    );
+  });
+
   const title = data.label || info?.title || data.type;
   const running = status === 'running';
+  const progressBar = (running || count) && (
+    <div className="graph-node__progress" data-testid="node-progress">
+      <div className="progress">
+        <div
+          className="progress__bar"
+          style={{ width: `${Math.round((run?.progress ?? 0) * 100)}%` }}
+        />
+      </div>
+      {!far && (
+        <span className="progress__text">
+          {count ? `${count}` : `${Math.round((run?.progress ?? 0) * 100)}%`}
+          {run?.stage ? ` · ${run.stage}` : ''}
+        </span>
+      )}
+    </div>
+  );
+  const className = [
+    'graph-node',
+    status ? `status-${status}` : '',
+    selected ? 'is-selected' : '',
+    problems ? 'has-problems' : '',
+    info ? '' : 'is-unknown',
+  ].join(' ');
+
+  // Far out: the box at its measured size, so React Flow sees no resize and edges stay put.
+  if (far && info && height !== undefined) {
+    return (
+      <div
+        className={`${className} graph-node--far`}
+        style={{ '--node-color': info.color, height } as CSSProperties}
+        data-testid={`node-${id}`}
+        data-status={status ?? 'idle'}
+      >
+        <header className="graph-node__header" />
+        {handles}
+        {progressBar}
+      </div>
+    );
+  }
+
   return (
     <div
-      className={[
-        'graph-node',
-        status ? `status-${status}` : '',
-        selected ? 'is-selected' : '',
-        problems ? 'has-problems' : '',
-        info ? '' : 'is-unknown',
-      ].join(' ')}
+      className={className}
       style={info ? ({ '--node-color': info.color } as CSSProperties) : undefined}
       data-testid={`node-${id}`}
       data-status={status ?? 'idle'}
@@ -125,52 +190,23 @@ function GraphNodeView({ id, data, selected }: NodeProps<FlowNode>) {
           {(info?.inputs ?? []).map((port) => (
             <div
               key={port.id}
-              className="port port--in"
+              className={`port port--in${port.optional ? ' port--optional' : ''}`}
               title={`${port.label}: ${port.type}${port.optional ? ' (optional)' : ''}`}
             >
-              <Handle
-                type="target"
-                position={Position.Left}
-                id={port.id}
-                className={handleClass(port, 'target')}
-                style={{ '--port-color': PORT_COLORS[portKind(port.type)] } as CSSProperties}
-              />
-              <span className="port__label">
-                {port.label}
-                {port.optional && <span className="port__optional">?</span>}
-              </span>
+              {port.label}
             </div>
           ))}
         </div>
         <div className="ports ports--out">
           {(info?.outputs ?? []).map((port) => (
             <div key={port.id} className="port port--out" title={`${port.label}: ${port.type}`}>
-              <span className="port__label">{port.label}</span>
-              <Handle
-                type="source"
-                position={Position.Right}
-                id={port.id}
-                className={handleClass(port, 'source')}
-                style={{ '--port-color': PORT_COLORS[portKind(port.type)] } as CSSProperties}
-              />
+              {port.label}
             </div>
           ))}
         </div>
       </div>
-      {(running || count) && (
-        <div className="graph-node__progress" data-testid="node-progress">
-          <div className="progress">
-            <div
-              className="progress__bar"
-              style={{ width: `${Math.round((run?.progress ?? 0) * 100)}%` }}
-            />
-          </div>
-          <span className="progress__text">
-            {count ? `${count}` : `${Math.round((run?.progress ?? 0) * 100)}%`}
-            {run?.stage ? ` · ${run.stage}` : ''}
-          </span>
-        </div>
-      )}
+      {handles}
+      {progressBar}
       {run?.error && (
         <p className="graph-node__error" role="alert">
           {run.error}

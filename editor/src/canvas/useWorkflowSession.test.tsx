@@ -38,11 +38,23 @@ describe('useWorkflowSession', () => {
     expect(get).toHaveBeenCalledTimes(2);
   });
 
-  it('reports a failed prefetch through the session, like a failed load', async () => {
-    vi.spyOn(api, 'getWorkflow').mockRejectedValueOnce(new Error('workflow_not_found: gone'));
+  it('asks once more after a failed prefetch, and reports a failure that stays', async () => {
+    const get = vi
+      .spyOn(api, 'getWorkflow')
+      .mockRejectedValue(new Error('workflow_not_found: gone'));
     prefetchWorkflow('wf_gone');
     const { result } = renderHook(() => useWorkflowSession('wf_gone'));
     await waitFor(() => expect(result.current.error?.message).toMatch(/workflow_not_found/));
     expect(result.current.session).toBeNull();
+    expect(get).toHaveBeenCalledTimes(2);
+  });
+
+  it('loads the workflow after a prefetch refused before the sign-in', async () => {
+    vi.spyOn(api, 'getWorkflow')
+      .mockRejectedValueOnce(new Error('unauthenticated: sign in first'))
+      .mockResolvedValueOnce(record('wf_b', 3));
+    prefetchWorkflow('wf_b');
+    const { result } = renderHook(() => useWorkflowSession('wf_b'));
+    await waitFor(() => expect(result.current.session?.revision).toBe(3));
   });
 });

@@ -49,7 +49,8 @@ function takeWorkflow(workflowId: string): Promise<LoadedWorkflow> {
       ? prefetched.load
       : undefined;
   prefetched = undefined;
-  return taken ?? api.getWorkflow(workflowId);
+  // A prefetch made before the sign-in (a 401) or that failed otherwise is asked once more.
+  return taken ? taken.catch(() => api.getWorkflow(workflowId)) : api.getWorkflow(workflowId);
 }
 
 export function useWorkflowSession(workflowId: string | null): {
