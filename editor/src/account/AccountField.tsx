@@ -123,3 +123,39 @@ export function ShownOnce(props: {
     </div>
   );
 }
+
+/** A new password and its repeat, as every form that sets one asks for them. */
+export function NewPasswordFields(props: {
+  password: string;
+  repeat: string;
+  onPassword(value: string): void;
+  onRepeat(value: string): void;
+  problem: FormProblem | null;
+  /** "New password" when one is being replaced, "Password" for a new account. */
+  label: string;
+  help: string;
+}) {
+  return (
+    <>
+      <AccountField
+        name="password"
+        label={props.label}
+        type="password"
+        value={props.password}
+        onChange={props.onPassword}
+        problem={props.problem}
+        autoComplete="new-password"
+        help={props.help}
+      />
+      <AccountField
+        name="repeat"
+        label={`Repeat the ${props.label.toLowerCase()}`}
+        type="password"
+        value={props.repeat}
+        onChange={props.onRepeat}
+        problem={props.problem}
+        autoComplete="new-password"
+      />
+    </>
+  );
+}

@@ -4,7 +4,7 @@ import { accountApi } from '../api/accounts';
 import { ApiError } from '../api/http';
 import { Dialog } from '../ui/Dialog';
 import { newPasswordProblem, problemOf, type FormProblem } from './account-forms';
-import { AccountField, FormAlert, useFocusOnProblem } from './AccountField';
+import { AccountField, NewPasswordFields, FormAlert, useFocusOnProblem } from './AccountField';
 
 export function ChangePasswordDialog(props: { onClose(): void; onChanged(): void }) {
   const [current, setCurrent] = useState('');
@@ -49,24 +49,14 @@ export function ChangePasswordDialog(props: { onClose(): void; onChanged(): void
           problem={problem}
           autoComplete="current-password"
         />
-        <AccountField
-          name="password"
+        <NewPasswordFields
+          password={next}
+          repeat={repeat}
+          onPassword={setNext}
+          onRepeat={setRepeat}
+          problem={problem}
           label="New password"
-          type="password"
-          value={next}
-          onChange={setNext}
-          problem={problem}
-          autoComplete="new-password"
           help="At least 10 characters. Every session of yours ends, this one too."
-        />
-        <AccountField
-          name="repeat"
-          label="Repeat the new password"
-          type="password"
-          value={repeat}
-          onChange={setRepeat}
-          problem={problem}
-          autoComplete="new-password"
         />
         <div className="dialog__actions">
           <button type="button" className="button" onClick={props.onClose}>

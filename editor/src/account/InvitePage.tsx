@@ -8,7 +8,7 @@ import { accountApi, type AccountUser, type UserRole } from '../api/accounts';
 import { ApiError } from '../api/http';
 import { formatExpiry, newAccountProblem, problemOf, type FormProblem } from './account-forms';
 import { useNow } from '../ui/useNow';
-import { AccountField, FormAlert, useFocusOnProblem } from './AccountField';
+import { AccountField, NewPasswordFields, FormAlert, useFocusOnProblem } from './AccountField';
 
 type Offer =
   | { state: 'loading' }
@@ -111,24 +111,14 @@ export function InvitePage(props: { token: string; onAccepted(user: AccountUser)
           autoComplete="username"
           help="2–40 characters: lower-case letters, digits and _ . -"
         />
-        <AccountField
-          name="password"
+        <NewPasswordFields
+          password={password}
+          repeat={repeat}
+          onPassword={setPassword}
+          onRepeat={setRepeat}
+          problem={problem}
           label="Password"
-          type="password"
-          value={password}
-          onChange={setPassword}
-          problem={problem}
-          autoComplete="new-password"
           help="At least 10 characters."
-        />
-        <AccountField
-          name="repeat"
-          label="Repeat the password"
-          type="password"
-          value={repeat}
-          onChange={setRepeat}
-          problem={problem}
-          autoComplete="new-password"
         />
         <button className="button button--primary auth-card__submit" type="submit" disabled={busy}>
           {busy ? 'Creating…' : 'Create account and sign in'}

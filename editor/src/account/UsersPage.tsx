@@ -22,7 +22,13 @@ import {
   problemOf,
   type FormProblem,
 } from './account-forms';
-import { AccountField, FormAlert, ShownOnce, useFocusOnProblem } from './AccountField';
+import {
+  AccountField,
+  NewPasswordFields,
+  FormAlert,
+  ShownOnce,
+  useFocusOnProblem,
+} from './AccountField';
 import { useAuth } from './AuthGate';
 
 export function UsersPage() {
@@ -401,24 +407,14 @@ function ResetPasswordDialog(props: {
     <Dialog title={`Reset the password of ${props.user.username}`} onClose={props.onClose}>
       <form ref={form} noValidate onSubmit={(event) => void submit(event)}>
         <FormAlert problem={problem} />
-        <AccountField
-          name="password"
+        <NewPasswordFields
+          password={password}
+          repeat={repeat}
+          onPassword={setPassword}
+          onRepeat={setRepeat}
+          problem={problem}
           label="New password"
-          type="password"
-          value={password}
-          onChange={setPassword}
-          problem={problem}
-          autoComplete="new-password"
           help="At least 10 characters. Every session of theirs ends."
-        />
-        <AccountField
-          name="repeat"
-          label="Repeat the new password"
-          type="password"
-          value={repeat}
-          onChange={setRepeat}
-          problem={problem}
-          autoComplete="new-password"
         />
         <div className="dialog__actions">
           <button type="button" className="button" onClick={props.onClose}>
