@@ -29,6 +29,7 @@ import type { ArtifactRef } from '../graph/values';
 import { buildServer, type LabServer } from '../server/app';
 import { startTestEngine, temporalUnavailable, type TestEngine } from '../testing/engine-harness';
 import { sampleFaceCrop } from '../testing/fakes/face-samples';
+import { routesOf as routerRoutes, terminateAllRuns } from '../testing/router';
 import { graphDoc, pngBytes, storyGraph } from '../testing/server-fixtures';
 
 const skip = temporalUnavailable();
@@ -37,7 +38,6 @@ const skip = temporalUnavailable();
 const SHIPPED_CHARACTER = 'shipped-hero';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-const METHODS: readonly Method[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** Who sends a request. `bob-session` is bob in a browser (cookie + Origin), the rest tokens. */
 type Actor = 'alice' | 'bob' | 'bob-session' | 'admin' | 'anonymous';
@@ -722,23 +722,9 @@ function ok200(response: LightMyRequestResponse): void {
   expect(response.statusCode, response.body).toBe(200);
 }
 
-/** Routes as `METHOD /path/:param`, read from the router (printRoutes' tree, flattened). */
+/** Routes as `METHOD /path/:param`, read from the router. */
 function routesOf(server: LabServer): string[] {
-  const tree = server.app.printRoutes({ commonPrefix: false });
-  const routes: string[] = [];
-  const stack: { depth: number; path: string }[] = [];
-  for (const line of tree.split('\n')) {
-    const match = /^([│ ]*)(?:[├└]── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!match) continue;
-    const depth = match[1].length;
-    while (stack.length > 0 && stack[stack.length - 1].depth >= depth) stack.pop();
-    const path = `${stack.length > 0 ? stack[stack.length - 1].path : ''}${match[2]}`;
-    stack.push({ depth, path });
-    for (const method of (match[3] ?? '').split(',').map((m) => m.trim())) {
-      if ((METHODS as readonly string[]).includes(method)) routes.push(`${method} ${path}`);
-    }
-  }
-  return routes;
+  return routerRoutes(server).map((route) => `${route.method} ${route.url}`);
 }
 
 describe.skipIf(skip)(
@@ -932,12 +918,7 @@ describe.skipIf(skip)(
       await server?.close();
       // No worker ran these runs: stop their workflows so nothing lingers on Temporal.
       if (lab) {
-        for (const run of await lab.engine.runs.list({ limit: 500 })) {
-          await lab.engine.temporal.client.workflow
-            .getHandle(run.temporalWorkflowId)
-            .terminate('ownership matrix over')
-            .catch(() => {});
-        }
+        await terminateAllRuns(lab.engine, 'ownership matrix over');
         await lab.close();
       }
       if (scratch) await rm(scratch, { recursive: true, force: true });

@@ -32,6 +32,7 @@ import {
   reportFailure,
 } from '../testing/graph-arbitraries';
 import { jpegHeader, pngBytes, pngHeaderClaiming, storyGraph } from '../testing/server-fixtures';
+import { HTTP_METHODS, routesOf, terminateAllRuns, type HttpMethod } from '../testing/router';
 import { buildServer, type LabServer } from './app';
 
 const skip = temporalUnavailable();
@@ -396,8 +397,8 @@ const headersArbitrary = fc.record(
   { requiredKeys: [] },
 );
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
-type Method = (typeof METHODS)[number];
+const METHODS = HTTP_METHODS;
+type Method = HttpMethod;
 
 interface RequestSpec {
   route: number;
@@ -456,27 +457,6 @@ const UPLOAD_ROUTES = new Set([
   'POST /api/characters/similar',
   'POST /api/artifacts',
 ]);
-
-/** Routes as `METHOD /path/:param`, read from the router (printRoutes' tree, flattened). */
-function routesOf(server: LabServer): { method: Method; url: string }[] {
-  const tree = server.app.printRoutes({ commonPrefix: false });
-  const routes: { method: Method; url: string }[] = [];
-  const stack: { depth: number; path: string }[] = [];
-  for (const line of tree.split('\n')) {
-    const match = /^([│ ]*)(?:[├└]── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!match) continue;
-    const depth = match[1].length;
-    while (stack.length > 0 && stack[stack.length - 1].depth >= depth) stack.pop();
-    const path = `${stack.length > 0 ? stack[stack.length - 1].path : ''}${match[2]}`;
-    stack.push({ depth, path });
-    for (const method of (match[3] ?? '').split(',').map((m) => m.trim())) {
-      if ((METHODS as readonly string[]).includes(method)) {
-        routes.push({ method: method as Method, url: path });
-      }
-    }
-  }
-  return routes;
-}
 
 /** Every stored document, in a stable order, as JSON text. */
 async function storedState(lab: TestEngine): Promise<string> {
@@ -707,12 +687,7 @@ describe.skipIf(skip)('API fuzzing', () => {
     await server?.close();
     // No worker ran these runs: stop their workflows so nothing lingers on Temporal.
     if (lab) {
-      for (const run of await lab.engine.runs.list({ limit: 500 })) {
-        await lab.engine.temporal.client.workflow
-          .getHandle(run.temporalWorkflowId)
-          .terminate('fuzzing over')
-          .catch(() => {});
-      }
+      await terminateAllRuns(lab.engine, 'fuzzing over');
       await lab.close();
     }
     if (scratch) await rm(scratch, { recursive: true, force: true });
