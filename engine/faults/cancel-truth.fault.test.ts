@@ -154,7 +154,13 @@ describe.skipIf(temporalUnavailable())('cancel at six points of character-short'
         if (Object.keys(snapshot.outputs ?? {}).length > 0)
           lies.push('cancelled, but it claims outputs');
       } else if (snapshot.status === 'succeeded') {
-        if (point !== 'merge end') lies.push(`succeeded although cancelled at ${point}`);
+        // A cancel sent as the merge starts reaches it with a heartbeat; a merge of short clips
+        // can finish first (it did once in a loaded CI), and then the video is real and the
+        // run truthfully succeeded, with the note checked below. Earlier nodes always have
+        // work left after them, so there a success would be a lie.
+        if (point !== 'merge end' && point !== 'merge start') {
+          lies.push(`succeeded although cancelled at ${point}`);
+        }
         if (statuses.some((s) => s !== 'succeeded' && s !== 'cached'))
           lies.push(`succeeded with nodes ${statuses.join(', ')}`);
         if (snapshot.note !== CANCEL_CAME_LATE) lies.push('succeeded after a cancel, no note');
