@@ -79,16 +79,20 @@ export class ArtifactService {
   async grant(refs: readonly Pick<ArtifactRef, 'id'>[], ownerId: string): Promise<void> {
     for (const ref of refs) {
       const record = await this.documents.artifacts.get(ref.id);
-      if (!record || record.ownerId === ownerId) continue;
-      const id = grantId(ownerId, ref.id);
-      if (await this.documents.artifactGrants.get(id)) continue;
-      await this.documents.artifactGrants.put({
-        id,
-        ownerId,
-        artifactId: ref.id,
-        createdAt: new Date().toISOString(),
-      });
+      if (record && record.ownerId !== ownerId) await this.putGrant(ownerId, ref.id);
     }
+  }
+
+  /** Stores `ownerId`'s grant on an artifact someone else stored first, once. */
+  private async putGrant(ownerId: string, artifactId: string): Promise<void> {
+    const id = grantId(ownerId, artifactId);
+    if (await this.documents.artifactGrants.get(id)) return;
+    await this.documents.artifactGrants.put({
+      id,
+      ownerId,
+      artifactId,
+      createdAt: new Date().toISOString(),
+    });
   }
 
   /** A local path to the artifact's bytes, for tools like ffmpeg. */
@@ -123,7 +127,7 @@ export class ArtifactService {
         ...(filename ? { filename } : {}),
       });
     } else if (existing.ownerId !== ownerId) {
-      await this.grant([ref], ownerId);
+      await this.putGrant(ownerId, ref.id);
     }
     return ref;
   }
