@@ -47,9 +47,10 @@ export function installAuth(
       request.viewer = LOCAL_VIEWER;
       return;
     }
+    // The studio's files need no viewer: no session lookup for every script and stylesheet.
+    if (!request.url.startsWith('/api/')) return;
     request.viewer = await viewerOfRequest(request, accounts);
-    const isApi = request.url.startsWith('/api/');
-    if (!isApi || request.routeOptions.config?.public === true) return;
+    if (request.routeOptions.config?.public === true) return;
     if (!request.viewer) {
       throw new LabError(
         'unauthenticated',
