@@ -14,6 +14,13 @@ import {
   type Shot,
   type Storyboard,
 } from '../engine/graph/values';
+import {
+  probe,
+  probeVideo,
+  requireVideo,
+  type MediaProbe,
+  type VideoProbe,
+} from '../engine/media/ffmpeg';
 import { NonRetryableNodeError, type NodeContext } from '../engine/worker/node-api';
 
 /** The storyboard on `port`; missing or malformed → `invalid_input`. */
@@ -102,4 +109,41 @@ export async function localFileOf(
     }
     throw error;
   }
+}
+
+/**
+ * A video input as a local file and its probe. The probe kept on the artifact's record is used
+ * when there is one (the node that made the clip, or the upload route, probed these very
+ * bytes); otherwise ffprobe reads the file once and the probe is kept for every later reader.
+ * Not a video → non-retryable `invalid_video` naming `label`.
+ */
+export async function probedVideoOf(
+  ctx: NodeContext,
+  ref: ArtifactRef,
+  label: string,
+): Promise<{ file: string; probe: VideoProbe }> {
+  const [file, known] = await Promise.all([
+    localFileOf(ctx, ref, label),
+    ctx.artifacts.knownProbe(ref),
+  ]);
+  if (known) return { file, probe: requireVideo(known, label) };
+  const fresh = await probeVideo(file, label, ctx.media);
+  await ctx.artifacts.keepProbe(ref, fresh);
+  return { file, probe: fresh };
+}
+
+/** As probedVideoOf for any media file; unreadable → non-retryable `unreadable_media`. */
+export async function probedMediaOf(
+  ctx: NodeContext,
+  ref: ArtifactRef,
+  label: string,
+): Promise<{ file: string; probe: MediaProbe }> {
+  const [file, known] = await Promise.all([
+    localFileOf(ctx, ref, label),
+    ctx.artifacts.knownProbe(ref),
+  ]);
+  if (known) return { file, probe: known };
+  const fresh = await probe(file, ctx.media);
+  await ctx.artifacts.keepProbe(ref, fresh);
+  return { file, probe: fresh };
 }

@@ -288,6 +288,14 @@ export async function probeVideo(
       'invalid_video',
     );
   }
+  return requireVideo(info, label);
+}
+
+/**
+ * A probe (fresh, or one kept on the artifact's record) as a video's: with a picture and a
+ * duration, else a non-retryable `invalid_video` naming `label`.
+ */
+export function requireVideo(info: MediaProbe, label: string): VideoProbe {
   const { width, height, durationSec, fps, videoCodec } = info;
   if (!info.hasVideo || !width || !height || !videoCodec) {
     throw new NonRetryableNodeError(

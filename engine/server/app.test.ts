@@ -993,6 +993,13 @@ describe.skipIf(skip)('HTTP API', () => {
         height: 48,
         durationSec: expect.closeTo(1, 1),
       });
+      // The upload's probe is kept with it: a merge of this video runs no ffprobe on it.
+      expect(await lab.engine.artifacts.knownProbe(response.json())).toMatchObject({
+        videoCodec: 'h264',
+        width: 64,
+        height: 48,
+        fps: 10,
+      });
       const truncated = (await readFile(file)).subarray(0, 64);
       const broken = await inject({
         method: 'POST',

@@ -8,7 +8,7 @@ import type { AccountService } from '../auth/account-service';
 import { canRead, canWrite, LOCAL_VIEWER, type Viewer } from '../auth/viewer';
 import type { Engine } from '../engine-types';
 import { LabError } from '../errors';
-import type { MediaInfo } from '../artifacts/artifact-service';
+import type { MediaProbe } from '../media/ffmpeg';
 import type { RateLimitOptions } from './rate-limit';
 import type { Redactor } from './secrets';
 import type { TemplateService } from './templates';
@@ -16,10 +16,8 @@ import type { TemplateService } from './templates';
 export type LogLevel = 'info' | 'warn' | 'error';
 export type ServerLog = (level: LogLevel, message: string) => void;
 
-/** What ffprobe tells the upload route about a video or audio file. */
-export type MediaProber = (
-  file: string,
-) => Promise<MediaInfo & { hasVideo?: boolean; hasAudio?: boolean }>;
+/** What ffprobe tells the upload route about a video or audio file (kept on its record). */
+export type MediaProber = (file: string) => Promise<MediaProbe>;
 
 export interface ResolvedServerOptions {
   templatesDir: string;

@@ -275,6 +275,8 @@ async function describeMedia(
       ...(info.width && mime.startsWith('video/') ? { width: info.width } : {}),
       ...(info.height && mime.startsWith('video/') ? { height: info.height } : {}),
       ...(info.durationSec ? { durationSec: info.durationSec } : {}),
+      // Kept on the record: a merge of this video reads it instead of running ffprobe again.
+      probe: info,
     },
   };
 }

@@ -9,6 +9,7 @@ import type { ExecutionPlan } from '../graph/plan';
 import type { RunEvent, RunEventInput, RunSnapshot } from '../runs/events';
 import type { ArtifactRef, Character } from '../graph/values';
 import type { CharacterIdentity } from '../faces/identity';
+import type { MediaProbe } from '../media/ffmpeg';
 
 export interface Owned {
   /**
@@ -182,6 +183,11 @@ export interface ArtifactGrantRecord {
 export interface ArtifactRecord extends ArtifactRef, Pick<Owned, 'ownerId' | 'createdAt'> {
   /** Original file name of an upload, for downloads. */
   filename?: string;
+  /**
+   * ffprobe's answer for these bytes, kept by whoever probed them first (the node that made
+   * them, the upload route, or the first reader): see ArtifactService.knownProbe.
+   */
+  mediaProbe?: { version: number; probe: MediaProbe };
 }
 
 export interface CacheEntry {

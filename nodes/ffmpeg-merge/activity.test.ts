@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef, Storyboard } from '../../engine/graph/values';
-import { probeVideo } from '../../engine/media/ffmpeg';
+import { KEPT_PROBE_VERSION } from '../../engine/artifacts/artifact-service';
+import { probe, probeVideo } from '../../engine/media/ffmpeg';
 import { makeTestClip, makeTestImage, makeTestTone } from '../../engine/testing/media-clips';
 import { createTestNodeContext, type TestNodeContext } from '../../engine/testing/node-context';
 import { ffmpegMerge } from './definition';
@@ -190,6 +191,64 @@ describe('ffmpeg-merge activity', () => {
     await expect(
       ffmpegMergeActivity({ params, inputs: { clips: [] }, ctx: t.ctx }),
     ).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('reads the probes kept with the clips and runs no ffprobe: clips, music and output', async () => {
+    t = await createTestNodeContext();
+    // Stored as a clip node or the upload route stores them: probed once, probe kept.
+    const clips = await Promise.all(
+      [files.wide, files.square].map(async (file) =>
+        t!.artifacts.putFile(file, 'video/mp4', { probe: await probeVideo(file, 'clip') }),
+      ),
+    );
+    const music = await t.artifacts.putFile(files.tone, 'audio/mp4', {
+      probe: await probe(files.tone),
+    });
+    const noFfprobe = { ...t.ctx.media, ffprobePath: join(media, 'no-such-ffprobe') };
+    const params = ffmpegMerge.params.parse({ width: 320, height: 180, fps: 24, crf: 30 });
+
+    const { video } = await ffmpegMergeActivity({
+      params,
+      inputs: { clips, audio: music },
+      ctx: { ...t.ctx, media: noFfprobe },
+    });
+
+    const ref = video as ArtifactRef;
+    expect(ref).toMatchObject({ width: 320, height: 180, durationSec: 2 });
+    const info = await probeVideo(await t.artifacts.toLocalFile(ref), 'merged');
+    expect(info.durationSec).toBeCloseTo(2, 1);
+    expect(info.hasAudio).toBe(true);
+    // With ffprobe missing, a clip without a kept probe fails: the test above is not vacuous.
+    const unprobed = await store(files.tall, 'video/mp4');
+    await expect(
+      ffmpegMergeActivity({
+        params,
+        inputs: { clips: [...clips, unprobed] },
+        ctx: { ...t.ctx, media: noFfprobe },
+      }),
+    ).rejects.toThrow(/ffprobe/);
+  });
+
+  it('probes a clip stored without a probe once, and keeps the probe for the next merge', async () => {
+    t = await createTestNodeContext();
+    const clips = await threeClips();
+    expect(await t.artifacts.knownProbe(clips[1])).toBeUndefined();
+    const params = ffmpegMerge.params.parse({ width: 320, height: 180, fps: 24, crf: 30 });
+
+    await ffmpegMergeActivity({ params, inputs: { clips }, ctx: t.ctx });
+
+    const kept = await t.artifacts.knownProbe(clips[1]);
+    expect(kept).toMatchObject({ width: 180, height: 320, hasAudio: true, videoCodec: 'h264' });
+    expect(kept).toEqual(await probeVideo(files.tall, 'clip 2'));
+    // A probe kept in an older shape is read as missing and replaced by a fresh one.
+    const record = (await t.stores.documents.artifacts.get(clips[1].id))!;
+    await t.stores.documents.artifacts.put({
+      ...record,
+      mediaProbe: { version: KEPT_PROBE_VERSION - 1, probe: { ...kept!, width: 1 } },
+    });
+    expect(await t.artifacts.knownProbe(clips[1])).toBeUndefined();
+    await ffmpegMergeActivity({ params, inputs: { clips }, ctx: t.ctx });
+    expect(await t.artifacts.knownProbe(clips[1])).toEqual(kept);
   });
 
   it('kills ffmpeg within a second when the node is cancelled', async () => {

@@ -80,6 +80,8 @@ describe('runway-clip activity, local provider', () => {
       fps: 24,
     });
     expect(Math.abs(info.durationSec - 1.5)).toBeLessThanOrEqual(1 / 24 + 1e-6);
+    // The probe is kept with the clip, so the merge never runs ffprobe on it.
+    expect(await t.artifacts.knownProbe(clip)).toEqual(info);
     expect(t.progress.at(-1)).toEqual({ fraction: 1, stage: 'clip 1: done' });
   });
 
@@ -162,6 +164,7 @@ describe('runway-clip activity, Runway provider', () => {
     expect(clip).toMatchObject({ mime: 'video/mp4', width: 256, height: 144 });
     expect(clip.durationSec).toBeCloseTo(1, 1);
     expect((await t.artifacts.read(clip)).equals(mp4)).toBe(true);
+    expect(await t.artifacts.knownProbe(clip)).toMatchObject({ width: 256, height: 144 });
     const [created] = runway.requestsTo('POST', '/v1/image_to_video');
     expect(created.json).toMatchObject({
       model: 'gen4_turbo',

@@ -56,6 +56,7 @@ export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) =>
       width: info.width,
       height: info.height,
       durationSec: info.durationSec,
+      probe: info,
     });
     ctx.progress(1, `${label}: done`);
     return { clips: ref };
@@ -74,10 +75,14 @@ export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) =>
     signal: ctx.signal,
     onProgress: (fraction) => ctx.progress(fraction * 0.95, `${label}: animating ${shot.camera}`),
   });
+  // Probed once here, where the clip is made, and kept with it: the merge reads the probe
+  // instead of paying ffprobe's start-up for every clip (nodes/ffmpeg-merge/activity.ts).
+  const info = await probeVideo(clip.file, `the clip of ${label}`, ctx.media);
   const ref = await ctx.artifacts.putFile(clip.file, 'video/mp4', {
     width: clip.width,
     height: clip.height,
     durationSec: clip.durationSec,
+    probe: info,
   });
   ctx.progress(1, `${label}: done`);
   return { clips: ref };

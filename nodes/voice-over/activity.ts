@@ -83,6 +83,7 @@ export const activity: NodeActivity<Params> = async ({ params, inputs, ctx }) =>
   const info = await probe(output, ctx.media);
   const audio = await ctx.artifacts.putFile(output, NARRATION_MIME, {
     durationSec: info.durationSec ?? total,
+    probe: info,
   });
   ctx.progress(1, `${spoken} of ${shots.length} shots spoken`);
   return { audio };
