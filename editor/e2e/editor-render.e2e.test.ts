@@ -134,6 +134,49 @@ describe.skipIf(!!unavailable())('editor render benchmark (reduced)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a graph that fits only below the far zoom is drawn as boxes from its first frame, and fits the canvas', async () => {
+    const large = benchGraph(300);
+    const saved = await apiJson<{ id: string }>('/api/workflows', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ graph: large }),
+    });
+    const fresh = await openPage(browser, errors);
+    // Every node drawn in full (its port rows) that is ever added to or removed from the page:
+    // a full draw replaced by the far one in the same task would not be seen by a query.
+    await fresh.addInitScript(`(() => {
+      window.fullNodeMutations = 0;
+      const full = (n) => n.nodeType === 1 && (n.matches('.graph-node__ports') || !!n.querySelector('.graph-node__ports'));
+      new MutationObserver((records) => {
+        for (const r of records) {
+          for (const n of [...r.addedNodes, ...r.removedNodes]) if (full(n)) window.fullNodeMutations++;
+        }
+      }).observe(document, { subtree: true, childList: true });
+    })()`);
+    const load = await loadOnce(fresh, `${baseUrl()}/#/w/${saved.id}`, {
+      nodes: large.nodes.length,
+      edges: large.edges.length,
+    });
+    expect(load.nodesInDom).toBe(large.nodes.length);
+    const drawn = (await fresh.evaluate(`(() => {
+      const pane = document.querySelector('.react-flow').getBoundingClientRect();
+      const zoom = new DOMMatrixReadOnly(
+        getComputedStyle(document.querySelector('.react-flow__viewport')).transform,
+      ).m22;
+      const boxes = [...document.querySelectorAll('.react-flow__node')].map((n) => n.getBoundingClientRect());
+      return {
+        zoom,
+        fullNodeMutations: window.fullNodeMutations,
+        far: document.querySelectorAll('.graph-node--far').length,
+        outside: boxes.filter((b) => b.left < pane.left || b.right > pane.right || b.top < pane.top || b.bottom > pane.bottom).length,
+      };
+    })()`)) as { zoom: number; fullNodeMutations: number; far: number; outside: number };
+    expect(drawn.zoom).toBeLessThan(0.3);
+    expect(drawn).toMatchObject({ fullNodeMutations: 0, far: large.nodes.length, outside: 0 });
+    await fresh.context().close();
+    expect(errors).toEqual([]);
+  });
+
   for (const which of ['bare React Flow', 'studio'] as const) {
     it(`${which}: draws every node and edge, pans at fit view and zoomed in`, async () => {
       const url =

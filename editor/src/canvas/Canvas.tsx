@@ -7,6 +7,8 @@ import {
   Background,
   BackgroundVariant,
   Controls,
+  getNodesBounds,
+  getViewportForBounds,
   MiniMap,
   ReactFlow,
   useReactFlow,
@@ -22,8 +24,9 @@ import type {
   OnConnectEnd,
   OnEdgesChange,
   OnNodesChange,
+  Viewport,
 } from '@xyflow/react';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { DragEvent, MouseEvent as ReactMouseEvent } from 'react';
 import { canConnect } from '../../../engine/graph/ports';
 import type { NodeTypeInfo } from '../api/types';
@@ -44,6 +47,30 @@ import './Canvas.css';
 // Module scope: a new object per render would make React Flow re-mount every node.
 const nodeTypes: NodeTypes = { graph: GraphNodeView };
 const edgeTypes: EdgeTypes = { typed: TypedEdge };
+
+const MIN_ZOOM = 0.05;
+const MAX_ZOOM = 2;
+/** How a loaded graph is fitted: a margin around it, and never magnified past 100 %. */
+const FIT = { padding: 0.12, maxZoom: 1 };
+
+/**
+ * The viewport that fits `nodes` (sized up front, see node-geometry.ts) into a `width` ×
+ * `height` canvas: what React Flow's fitView computes, known before the first render.
+ */
+export function fittedViewport(
+  nodes: readonly FlowNode[],
+  width: number,
+  height: number,
+): Viewport {
+  return getViewportForBounds(
+    getNodesBounds(nodes as FlowNode[]),
+    width,
+    height,
+    MIN_ZOOM,
+    FIT.maxZoom,
+    FIT.padding,
+  );
+}
 
 export interface QuickAddRequest {
   screen: { x: number; y: number };
@@ -85,13 +112,29 @@ export function Canvas(props: CanvasProps) {
   } = props;
   const flow = useReactFlow<FlowNode, FlowEdge>();
   const [fileOver, setFileOver] = useState(false);
+  const container = useRef<HTMLDivElement>(null);
+  // A loaded graph is fitted once (an empty canvas must not jump when its first node lands),
+  // and before React Flow first draws it: the canvas measures itself, then mounts React Flow at
+  // the fitted viewport. With React Flow's own fitView the nodes would be drawn at 100 % first
+  // and again once fitted, which for a large graph means in full and then as far-out boxes.
+  const [initial, setInitial] = useState<{ viewport?: Viewport; fit?: true } | 'measuring'>(() =>
+    nodes.length > 0 ? 'measuring' : {},
+  );
+  useLayoutEffect(() => {
+    if (initial !== 'measuring') return;
+    const { width, height } = container.current!.getBoundingClientRect();
+    setInitial(
+      width > 0 && height > 0 ? { viewport: fittedViewport(nodes, width, height) } : { fit: true },
+    );
+  }, [initial, nodes]);
+  const initialZoom = initial === 'measuring' ? 1 : (initial.viewport?.zoom ?? 1);
   // Far out, node details are unreadable anyway: skip painting them (a boolean selector, so
-  // this re-renders only when the zoom crosses the threshold).
-  const far = useStore((s) => s.transform[2] < FAR_ZOOM);
+  // this re-renders only when the zoom crosses the threshold). Until React Flow has set up its
+  // viewport (an effect after its first render) the store's zoom is a placeholder 1: the
+  // fitted zoom is the one the nodes will be seen at.
+  const far = useStore((s) => (s.panZoom ? s.transform[2] : initialZoom) < FAR_ZOOM);
   const dragOrigin = useDragOriginStore();
   const virtualize = useVirtualize();
-  // Fit a loaded graph once; an empty canvas must not jump when its first node lands.
-  const [fitOnLoad] = useState(nodes.length > 0);
   const latest = useRef({ nodes, edges });
   useEffect(() => {
     latest.current = { nodes, edges };
@@ -219,46 +262,51 @@ export function Canvas(props: CanvasProps) {
       onPointerMove={(e) => onPointer({ x: e.clientX, y: e.clientY })}
       onPointerLeave={() => onPointer(null)}
       data-testid="canvas"
+      ref={container}
     >
       <FarZoomContext.Provider value={far}>
         <DragOriginContext.Provider value={dragOrigin}>
-          <ReactFlow<FlowNode, FlowEdge>
-            nodes={nodes}
-            edges={edges}
-            nodeTypes={nodeTypes}
-            edgeTypes={edgeTypes}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            onConnect={onConnect}
-            onConnectEnd={onConnectEnd}
-            onNodeDoubleClick={(_event, clicked) => props.onOpenNode(clicked.id)}
-            isValidConnection={isValidConnection}
-            connectionLineComponent={ConnectionLine}
-            connectionRadius={24}
-            deleteKeyCode={null}
-            selectionKeyCode="Shift"
-            multiSelectionKeyCode={['Meta', 'Control']}
-            zoomOnDoubleClick={false}
-            snapToGrid={snap}
-            snapGrid={[20, 20]}
-            minZoom={0.05}
-            maxZoom={2}
-            fitView={fitOnLoad}
-            fitViewOptions={{ padding: 0.12, maxZoom: 1 }}
-            onlyRenderVisibleElements={virtualize}
-            colorMode="dark"
-          >
-            <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#2a2f3a" />
-            <MiniMap
-              style={{ width: 160, height: 104 }}
-              pannable
-              zoomable
-              nodeStrokeWidth={2}
-              nodeColor={minimapColor}
-              maskColor="rgba(10, 12, 16, 0.7)"
-            />
-            <Controls showInteractive={false} />
-          </ReactFlow>
+          {initial !== 'measuring' && (
+            <ReactFlow<FlowNode, FlowEdge>
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              edgeTypes={edgeTypes}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onConnect={onConnect}
+              onConnectEnd={onConnectEnd}
+              onNodeDoubleClick={(_event, clicked) => props.onOpenNode(clicked.id)}
+              isValidConnection={isValidConnection}
+              connectionLineComponent={ConnectionLine}
+              connectionRadius={24}
+              deleteKeyCode={null}
+              selectionKeyCode="Shift"
+              multiSelectionKeyCode={['Meta', 'Control']}
+              zoomOnDoubleClick={false}
+              snapToGrid={snap}
+              snapGrid={[20, 20]}
+              minZoom={MIN_ZOOM}
+              maxZoom={MAX_ZOOM}
+              {...(initial.viewport
+                ? { defaultViewport: initial.viewport }
+                : // Not measurable (a hidden canvas): React Flow fits once it has a size.
+                  { fitView: initial.fit === true, fitViewOptions: FIT })}
+              onlyRenderVisibleElements={virtualize}
+              colorMode="dark"
+            >
+              <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#2a2f3a" />
+              <MiniMap
+                style={{ width: 160, height: 104 }}
+                pannable
+                zoomable
+                nodeStrokeWidth={2}
+                nodeColor={minimapColor}
+                maskColor="rgba(10, 12, 16, 0.7)"
+              />
+              <Controls showInteractive={false} />
+            </ReactFlow>
+          )}
         </DragOriginContext.Provider>
       </FarZoomContext.Provider>
       {nodes.length === 0 && (
