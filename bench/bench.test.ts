@@ -145,7 +145,9 @@ describe('media bench, reduced', () => {
         dir,
       );
       expect(encoded).toMatchObject({ clips: 2, streamCopy: false });
-      expect([encoded.ours, encoded.oursMergeOnly, encoded.plain].every(sane)).toBe(true);
+      expect(
+        [encoded.ours, encoded.oursUnprobed, encoded.oursMergeOnly, encoded.plain].every(sane),
+      ).toBe(true);
       expect(encoded.command).toMatch(/^ffmpeg .*-filter_complex .*libx264/);
       const copied = await measureMerge(
         files,
@@ -155,7 +157,7 @@ describe('media bench, reduced', () => {
       );
       expect(copied.streamCopy).toBe(true);
       expect(copied.command).toMatch(/-f concat .*-c copy/);
-      expect([copied.ours, copied.plain].every(sane)).toBe(true);
+      expect([copied.ours, copied.oursUnprobed, copied.plain].every(sane)).toBe(true);
     },
     SLOW,
   );

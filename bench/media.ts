@@ -1,16 +1,19 @@
 /**
- * ffmpeg-merge against plain ffmpeg on the same job. Ours is what the node does: probe every
- * clip (all at once, as nodes/ffmpeg-merge/activity.ts does), then `mergeClips`. Plain is one
- * ffmpeg command line with the very filter graph and encoder options the merge uses
- * (`planMerge`, `mergeOutputOptions`), run with execFile. The two alternate within each round
- * so drift in the machine's load hits both alike.
+ * ffmpeg-merge against plain ffmpeg on the same job. Ours is the node's whole job: its activity
+ * (nodes/ffmpeg-merge/activity.ts) on a real node context with embedded stores, merging clips
+ * stored as our clip node stores them (each probed once when made, the probe kept on its
+ * record), and storing its output. Plain is one ffmpeg command line with the very filter graph
+ * and encoder options the merge uses (`planMerge`, `mergeOutputOptions`), run with execFile.
+ * The two alternate within each round so drift in the machine's load hits both alike.
  */
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { ArtifactService } from '../engine/artifacts/artifact-service';
+import type { ArtifactRef } from '../engine/graph/values';
 import { probeVideo } from '../engine/media/ffmpeg';
 import {
-  canStreamCopy,
   concatList,
   mergeClips,
   mergeOutputOptions,
@@ -18,7 +21,10 @@ import {
   type MergeClip,
 } from '../engine/media/merge';
 import { makeTestClip } from '../engine/testing/media-clips';
-import { writeFile } from 'node:fs/promises';
+import { createTestNodeContext } from '../engine/testing/node-context';
+import type { Stores } from '../engine/stores';
+import { activity as ffmpegMergeActivity } from '../nodes/ffmpeg-merge/activity';
+import { ffmpegMerge } from '../nodes/ffmpeg-merge/definition';
 import { median, timed } from './stats';
 
 const run = promisify(execFile);
@@ -40,13 +46,21 @@ export interface MergeJob {
 
 export interface MergeFigures {
   clips: number;
-  /** Probes + mergeClips, the node's whole job. */
+  /** The node's activity on clips whose probes were kept when they were made. */
   ours: number;
-  /** mergeClips alone. */
+  /** The same on clips stored without probes (made before probes were kept): one ffprobe per clip. */
+  oursUnprobed: number;
+  /** mergeClips alone, given the probes. */
   oursMergeOnly: number;
+  /**
+   * Storing the merged file as the node does (ArtifactService.putFile: hashed, written and
+   * fsynced into the blob store, recorded): the part of ours that plain ffmpeg does not do.
+   */
+  oursStore: number;
   plain: number;
   /** The plain command, as run (paths shortened to their file names). */
   command: string;
+  /** The merge joined the clips by stream copy (as mergeClips reported it). */
   streamCopy: boolean;
 }
 
@@ -61,14 +75,34 @@ export async function makeClips(dir: string, count: number, format: ClipFormat):
   return Array.from({ length: count }, (_, i) => distinct[i % distinct.length]);
 }
 
-/** Every clip probed at once, as nodes/ffmpeg-merge/activity.ts does. */
-function probeAll(files: readonly string[]): Promise<MergeClip[]> {
-  return Promise.all(
-    files.map(async (file, i) => ({
-      file,
-      probe: await probeVideo(file, `clip ${i + 1}`, binaries),
-    })),
-  );
+/** Stores each distinct clip as the clip node does: probed once, the probe kept with it. */
+async function storeAsClipNodeDoes(
+  artifacts: ArtifactService,
+  files: readonly string[],
+): Promise<{ refs: ArtifactRef[]; clips: MergeClip[] }> {
+  const stored = new Map<string, { ref: ArtifactRef; clip: MergeClip }>();
+  for (const file of new Set(files)) {
+    const probe = await probeVideo(file, file, binaries);
+    const ref = await artifacts.putFile(file, 'video/mp4', {
+      width: probe.width,
+      height: probe.height,
+      durationSec: probe.durationSec,
+      probe,
+    });
+    stored.set(file, { ref, clip: { file: await artifacts.toLocalFile(ref), probe } });
+  }
+  return {
+    refs: files.map((file) => stored.get(file)!.ref),
+    clips: files.map((file) => stored.get(file)!.clip),
+  };
+}
+
+/** Forgets the kept probes: the clips look like uploads from before probes were kept. */
+async function forgetProbes(stores: Stores, refs: readonly ArtifactRef[]): Promise<void> {
+  for (const id of new Set(refs.map((ref) => ref.id))) {
+    const { mediaProbe: _dropped, ...record } = (await stores.documents.artifacts.get(id))!;
+    await stores.documents.artifacts.put(record);
+  }
 }
 
 /**
@@ -78,11 +112,11 @@ function probeAll(files: readonly string[]): Promise<MergeClip[]> {
 async function plainArgs(
   clips: readonly MergeClip[],
   job: MergeJob,
+  streamCopy: boolean,
   output: string,
   workDir: string,
 ): Promise<string[]> {
-  const options = { ...job, clips, crossfadeSec: 0 };
-  if (canStreamCopy(options)) {
+  if (streamCopy) {
     const list = join(workDir, 'plain-concat.txt');
     await writeFile(list, concatList(clips.map((c) => c.file)));
     return [
@@ -103,7 +137,7 @@ async function plainArgs(
       output,
     ];
   }
-  const plan = planMerge(options);
+  const plan = planMerge({ ...job, clips, crossfadeSec: 0 });
   return [
     '-hide_banner',
     '-y',
@@ -122,43 +156,65 @@ export async function measureMerge(
   rounds: number,
   workDir: string,
 ): Promise<MergeFigures> {
-  const clips = await probeAll(files); // also warms the page cache for both sides
-  const output = join(workDir, 'ours.mp4');
-  const plainOutput = join(workDir, 'plain.mp4');
-  const args = await plainArgs(clips, job, plainOutput, workDir);
-  const ours: number[] = [];
-  const mergeOnly: number[] = [];
-  const plain: number[] = [];
-  let streamCopy = false;
-  const oursOnce = async () => {
-    const probed = await timed(() => probeAll(files));
-    const merged = await timed(() =>
-      mergeClips({ ...job, clips: probed.value, crossfadeSec: 0, output, workDir, binaries }),
-    );
-    streamCopy = merged.value.streamCopy === true;
-    ours.push(probed.ms + merged.ms);
-    mergeOnly.push(merged.ms);
-  };
-  const plainOnce = async () => {
-    plain.push((await timed(() => run('ffmpeg', args, { maxBuffer: 64 * 2 ** 20 }))).ms);
-  };
-  for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      await oursOnce();
-      await plainOnce();
-    } else {
-      await plainOnce();
-      await oursOnce();
+  const t = await createTestNodeContext();
+  try {
+    const { refs, clips } = await storeAsClipNodeDoes(t.artifacts, files);
+    const params = ffmpegMerge.params.parse({ ...job, crossfadeSec: 0, subtitles: false });
+    const mergeNode = () => ffmpegMergeActivity({ params, inputs: { clips: refs }, ctx: t.ctx });
+    const mergedFile = join(workDir, 'ours-merge-only.mp4');
+    const mergeOnly = () =>
+      mergeClips({
+        ...job,
+        clips,
+        crossfadeSec: 0,
+        output: mergedFile,
+        workDir,
+        binaries,
+      });
+    // A warm-up of each: the page cache, and whether the merge copies.
+    const { streamCopy = false } = await mergeOnly();
+    await mergeNode();
+    const plainOutput = join(workDir, 'plain.mp4');
+    const plainClips = files.map((file, i) => ({ file, probe: clips[i].probe }));
+    const args = await plainArgs(plainClips, job, streamCopy, plainOutput, workDir);
+
+    const ours: number[] = [];
+    const unprobed: number[] = [];
+    const merged: number[] = [];
+    const stored: number[] = [];
+    const plain: number[] = [];
+    const oursOnce = async () => {
+      ours.push((await timed(mergeNode)).ms);
+      merged.push((await timed(mergeOnly)).ms);
+      stored.push((await timed(() => t.artifacts.putFile(mergedFile, 'video/mp4'))).ms);
+      await forgetProbes(t.stores, refs);
+      unprobed.push((await timed(mergeNode)).ms);
+    };
+    const plainOnce = async () => {
+      plain.push((await timed(() => run('ffmpeg', args, { maxBuffer: 64 * 2 ** 20 }))).ms);
+    };
+    for (let round = 0; round < rounds; round++) {
+      if (round % 2 === 0) {
+        await oursOnce();
+        await plainOnce();
+      } else {
+        await plainOnce();
+        await oursOnce();
+      }
     }
+    return {
+      clips: files.length,
+      ours: median(ours),
+      oursUnprobed: median(unprobed),
+      oursMergeOnly: median(merged),
+      oursStore: median(stored),
+      plain: median(plain),
+      command: `ffmpeg ${args.map((a) => shellQuote(shorten(a, workDir, files))).join(' ')}`,
+      streamCopy,
+    };
+  } finally {
+    await t.dispose();
   }
-  return {
-    clips: files.length,
-    ours: median(ours),
-    oursMergeOnly: median(mergeOnly),
-    plain: median(plain),
-    command: `ffmpeg ${args.map((a) => shellQuote(shorten(a, workDir, files))).join(' ')}`,
-    streamCopy,
-  };
 }
 
 /** Paths as file names, and a long filter graph cut to its first clip's chain and its end. */
