@@ -117,33 +117,48 @@ export async function localFileOf(
  * bytes); otherwise ffprobe reads the file once and the probe is kept for every later reader.
  * Not a video → non-retryable `invalid_video` naming `label`.
  */
-export async function probedVideoOf(
+export function probedVideoOf(
   ctx: NodeContext,
   ref: ArtifactRef,
   label: string,
 ): Promise<{ file: string; probe: VideoProbe }> {
-  const [file, known] = await Promise.all([
-    localFileOf(ctx, ref, label),
-    ctx.artifacts.knownProbe(ref),
-  ]);
-  if (known) return { file, probe: requireVideo(known, label) };
-  const fresh = await probeVideo(file, label, ctx.media);
-  await ctx.artifacts.keepProbe(ref, fresh);
-  return { file, probe: fresh };
+  return probedOnce(
+    ctx,
+    ref,
+    label,
+    (file) => probeVideo(file, label, ctx.media),
+    (kept) => requireVideo(kept, label),
+  );
 }
 
 /** As probedVideoOf for any media file; unreadable → non-retryable `unreadable_media`. */
-export async function probedMediaOf(
+export function probedMediaOf(
   ctx: NodeContext,
   ref: ArtifactRef,
   label: string,
 ): Promise<{ file: string; probe: MediaProbe }> {
-  const [file, known] = await Promise.all([
+  return probedOnce(
+    ctx,
+    ref,
+    label,
+    (file) => probe(file, ctx.media),
+    (kept) => kept,
+  );
+}
+
+async function probedOnce<P extends MediaProbe>(
+  ctx: NodeContext,
+  ref: ArtifactRef,
+  label: string,
+  probeFile: (file: string) => Promise<P>,
+  fromKept: (kept: MediaProbe) => P,
+): Promise<{ file: string; probe: P }> {
+  const [file, kept] = await Promise.all([
     localFileOf(ctx, ref, label),
     ctx.artifacts.knownProbe(ref),
   ]);
-  if (known) return { file, probe: known };
-  const fresh = await probe(file, ctx.media);
+  if (kept) return { file, probe: fromKept(kept) };
+  const fresh = await probeFile(file);
   await ctx.artifacts.keepProbe(ref, fresh);
   return { file, probe: fresh };
 }
