@@ -14,9 +14,9 @@ import { writeResultsSection } from './results';
 import { machine, met, ms, ratio, table } from './stats';
 
 const COMMAND = 'npm run bench (this part: npx tsx bench/media.bench.ts)';
-const ROUNDS = 3;
+const ROUNDS = 5;
 /** A stream copy takes a fifth of a second: more rounds, so one noisy round moves no median. */
-const COPY_ROUNDS = 11;
+const COPY_ROUNDS = 21;
 /** The template's clip format (local Runway provider) and its merge's defaults. */
 const CLIP = { width: 768, height: 432, fps: 24, durationSec: 0.5 };
 const JOB = { width: 1280, height: 720, fps: 24, crf: 20 };
@@ -38,6 +38,11 @@ const ANALYSIS = [
   'takes a fifth of a second, so 20-60 ms of durable write is 5-25 % of it. Taking the file',
   'by rename instead of copying it would save the write but not the hash or the fsync; we keep',
   'the fsync.',
+  '',
+  'The machine is shared, and the figures move from run to run by more than the 5 % the target',
+  'allows. Five runs on 2026-12-02, with a load average of 2 to 11 from other work, gave',
+  '1.00-1.08x for 10 clips re-encoded, 0.87-1.10x for 40 re-encoded, 1.01-1.05x for 10 clips',
+  'copied (and 1.37x in one run at load 8) and 1.19-1.36x for 40 copied.',
 ];
 
 async function main(): Promise<void> {
@@ -89,10 +94,11 @@ async function main(): Promise<void> {
         'the merge runs no ffprobe. "Merge only" is `mergeClips` alone; "storing the output" is',
         '`ArtifactService.putFile` of the merged file (hashed, written and fsynced into the blob',
         'store, recorded), the node\'s step that plain ffmpeg does not take; "clips never probed" is the',
-        'node on clips stored without a kept probe (uploads from before probes were kept): one ffprobe',
-        'per clip, after which the probes are kept. Plain is one ffmpeg command with the filter graph',
-        'from `planMerge` and the encoder options from `mergeOutputOptions` — the ones the merge',
-        'itself uses — run with execFile; ours and plain alternate.',
+        'node on clips stored without a kept probe (uploads from before probes were kept): one',
+        'ffprobe per clip, after which the probes are kept; it is measured apart, in up to 3 rounds.',
+        'Plain is one ffmpeg command with the filter graph from `planMerge` and the encoder options',
+        'from `mergeOutputOptions` (the ones the merge itself uses), run with execFile. Each round',
+        'runs ours, plain and merge only in a rotated order.',
         '',
         `Run ${machine()}, ffmpeg from PATH. Median of ${ROUNDS} rounds for re-encoding, ${COPY_ROUNDS} for`,
         'stream copy.',
