@@ -14,13 +14,8 @@ import {
   type Shot,
   type Storyboard,
 } from '../engine/graph/values';
-import {
-  probe,
-  probeVideo,
-  requireVideo,
-  type MediaProbe,
-  type VideoProbe,
-} from '../engine/media/ffmpeg';
+import { probe, probeVideo, requireVideo } from '../engine/media/ffmpeg';
+import type { MediaProbe, VideoProbe } from '../engine/media/media-probe';
 import { NonRetryableNodeError, type NodeContext } from '../engine/worker/node-api';
 
 /** The storyboard on `port`; missing or malformed → `invalid_input`. */

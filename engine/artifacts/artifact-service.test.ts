@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MediaProbe } from '../media/ffmpeg';
+import type { MediaProbe } from '../media/media-probe';
 import { createTestNodeContext, type TestNodeContext } from '../testing/node-context';
 import { KEPT_PROBE_VERSION } from './artifact-service';
 

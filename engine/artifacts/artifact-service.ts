@@ -8,7 +8,7 @@
  */
 import { canRead, LOCAL_VIEWER, type Viewer } from '../auth/viewer';
 import type { ArtifactRef } from '../graph/values';
-import type { MediaProbe } from '../media/ffmpeg';
+import type { MediaProbe } from '../media/media-probe';
 import type { ArtifactRecord, BlobStore, DocumentStore } from '../stores/ports';
 
 export interface MediaInfo {

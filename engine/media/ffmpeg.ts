@@ -11,6 +11,7 @@ import ffmpeg from 'fluent-ffmpeg';
 import { NonRetryableNodeError } from '../worker/node-api';
 import type { MediaTools } from '../config';
 import { demuxerFor, FILE_ONLY_PROTOCOLS, sniffMedia } from '../server/media-sniff';
+import type { MediaProbe, VideoProbe } from './media-probe';
 
 /** Where the binaries are: FFMPEG_PATH / FFPROBE_PATH or the PATH names (engine/config.ts). */
 export type FfmpegBinaries = MediaTools;
@@ -136,36 +137,6 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
     command.run();
   });
-}
-
-/** What ffprobe says about a media file. Fields are absent when the file has no such stream. */
-export interface MediaProbe {
-  formatName: string;
-  durationSec?: number;
-  hasVideo: boolean;
-  hasAudio: boolean;
-  width?: number;
-  height?: number;
-  fps?: number;
-  videoCodec?: string;
-  pixelFormat?: string;
-  /** H.264/HEVC profile and level: clips joined by stream copy must share them (one header). */
-  videoProfile?: string;
-  videoLevel?: number;
-  /** The video stream's time base, e.g. `1/12288`: the concat demuxer needs one for all. */
-  timeBase?: string;
-  /** e.g. `1:1`; absent when the file does not say. */
-  sampleAspectRatio?: string;
-  audioCodec?: string;
-}
-
-/** A probe of a file that must be a video: the video fields are guaranteed. */
-export interface VideoProbe extends MediaProbe {
-  durationSec: number;
-  width: number;
-  height: number;
-  fps: number;
-  videoCodec: string;
 }
 
 /** Runs ffprobe on a file. A file ffprobe cannot read is a non-retryable `unreadable_media`. */

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeVideo, type VideoProbe } from './ffmpeg';
+import { probeVideo } from './ffmpeg';
+import type { VideoProbe } from './media-probe';
 import { canStreamCopy, concatList, mergeClips, type MergeClip } from './merge';
 import { makeTestClip } from '../testing/media-clips';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VideoProbe } from './ffmpeg';
+import type { VideoProbe } from './media-probe';
 import { effectiveCrossfade, planMerge } from './merge';
 
 function clip(durationSec: number, hasAudio = false): { file: string; probe: VideoProbe } {

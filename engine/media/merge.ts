@@ -8,7 +8,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runFfmpeg, type FfmpegBinaries, type MediaProbe, type VideoProbe } from './ffmpeg';
+import { runFfmpeg, type FfmpegBinaries } from './ffmpeg';
+import type { MediaProbe, VideoProbe } from './media-probe';
 import { filterValue } from './filter-escape';
 import { buildCues, toSrt } from './subtitles';
 

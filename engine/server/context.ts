@@ -8,7 +8,7 @@ import type { AccountService } from '../auth/account-service';
 import { canRead, canWrite, LOCAL_VIEWER, type Viewer } from '../auth/viewer';
 import type { Engine } from '../engine-types';
 import { LabError } from '../errors';
-import type { MediaProbe } from '../media/ffmpeg';
+import type { MediaProbe } from '../media/media-probe';
 import type { RateLimitOptions } from './rate-limit';
 import type { Redactor } from './secrets';
 import type { TemplateService } from './templates';

@@ -9,7 +9,7 @@ import type { ExecutionPlan } from '../graph/plan';
 import type { RunEvent, RunEventInput, RunSnapshot } from '../runs/events';
 import type { ArtifactRef, Character } from '../graph/values';
 import type { CharacterIdentity } from '../faces/identity';
-import type { MediaProbe } from '../media/ffmpeg';
+import type { MediaProbe } from '../media/media-probe';
 
 export interface Owned {
   /**
