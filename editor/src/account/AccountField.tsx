@@ -1,9 +1,11 @@
 /**
- * Pieces the account forms share: a labelled input whose error is announced and tied to it,
- * focus moved to the field a problem names, and a secret shown once with a copy button.
+ * Pieces the account forms share: their submit cycle, a labelled input whose error is announced
+ * and tied to it, focus moved to the field a problem names, and a secret shown once with a copy
+ * button.
  */
 import { useEffect, useId, useRef, useState } from 'react';
-import type { AccountField as FieldName, FormProblem } from './account-forms';
+import type { FormEvent } from 'react';
+import { problemOf, type AccountField as FieldName, type FormProblem } from './account-forms';
 
 export function AccountField(props: {
   name: FieldName;
@@ -48,6 +50,42 @@ export function AccountField(props: {
       )}
     </div>
   );
+}
+
+/**
+ * The submit cycle of an account form: `check` runs first and its problem is shown instead of
+ * sending anything; then the form is busy while `send` runs, and a refusal becomes the form's
+ * problem (`refusal` reads it; the server's message by default). After a success most forms
+ * leave (the dialog closes, the page changes), so they stay busy against a second submit; a form
+ * that stays on screen passes `staysOpen` to be cleared and usable again.
+ */
+export function useAccountForm(options: {
+  check(): FormProblem | null;
+  send(): Promise<void>;
+  refusal?(error: unknown): FormProblem;
+  staysOpen?: boolean;
+}) {
+  const [problem, setProblem] = useState<FormProblem | null>(null);
+  const [busy, setBusy] = useState(false);
+  const form = useFocusOnProblem(problem);
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    const early = options.check();
+    if (early) return setProblem(early);
+    setBusy(true);
+    options.send().then(
+      () => {
+        if (!options.staysOpen) return;
+        setProblem(null);
+        setBusy(false);
+      },
+      (error: unknown) => {
+        setProblem((options.refusal ?? problemOf)(error));
+        setBusy(false);
+      },
+    );
+  };
+  return { problem, busy, form, onSubmit };
 }
 
 /**

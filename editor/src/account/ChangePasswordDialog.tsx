@@ -1,44 +1,34 @@
 /** Changing one's own password: the current one again, the new one twice. */
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { accountApi } from '../api/accounts';
 import { ApiError } from '../api/http';
 import { Dialog } from '../ui/Dialog';
-import { newPasswordProblem, problemOf, type FormProblem } from './account-forms';
-import { AccountField, NewPasswordFields, FormAlert, useFocusOnProblem } from './AccountField';
+import { newPasswordProblem, problemOf } from './account-forms';
+import { AccountField, NewPasswordFields, FormAlert, useAccountForm } from './AccountField';
 
 export function ChangePasswordDialog(props: { onClose(): void; onChanged(): void }) {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [problem, setProblem] = useState<FormProblem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const form = useFocusOnProblem(problem);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const early =
+  const { problem, busy, form, onSubmit } = useAccountForm({
+    check: () =>
       current === ''
-        ? { field: 'current' as const, message: 'Enter your current password.' }
-        : newPasswordProblem(next, repeat);
-    if (early) return setProblem(early);
-    setBusy(true);
-    try {
+        ? { field: 'current', message: 'Enter your current password.' }
+        : newPasswordProblem(next, repeat),
+    send: async () => {
       await accountApi.changePassword(current, next);
       props.onChanged();
-    } catch (error) {
-      // Here a 401 invalid_credentials means the current password, not the new one.
-      setProblem(
-        error instanceof ApiError && error.code === 'invalid_credentials'
-          ? { field: 'current', message: 'The current password is wrong.' }
-          : problemOf(error),
-      );
-      setBusy(false);
-    }
-  };
+    },
+    // Here a 401 invalid_credentials means the current password, not the new one.
+    refusal: (error) =>
+      error instanceof ApiError && error.code === 'invalid_credentials'
+        ? { field: 'current', message: 'The current password is wrong.' }
+        : problemOf(error),
+  });
 
   return (
     <Dialog title="Change password" onClose={props.onClose}>
-      <form ref={form} noValidate onSubmit={(event) => void submit(event)}>
+      <form ref={form} noValidate onSubmit={onSubmit}>
         <FormAlert problem={problem} />
         <AccountField
           name="current"

@@ -3,12 +3,12 @@
  * and creates the account with a chosen username and password. Accepting signs this browser
  * in as the new user.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { accountApi, type AccountUser, type UserRole } from '../api/accounts';
 import { ApiError } from '../api/http';
-import { formatExpiry, newAccountProblem, problemOf, type FormProblem } from './account-forms';
+import { formatExpiry, newAccountProblem, problemOf } from './account-forms';
 import { useNow } from '../ui/useNow';
-import { AccountField, NewPasswordFields, FormAlert, useFocusOnProblem } from './AccountField';
+import { AccountField, NewPasswordFields, FormAlert, useAccountForm } from './AccountField';
 
 type Offer =
   | { state: 'loading' }
@@ -21,9 +21,6 @@ export function InvitePage(props: { token: string; onAccepted(user: AccountUser)
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [problem, setProblem] = useState<FormProblem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const form = useFocusOnProblem(problem);
   const now = useNow(true, 60_000);
 
   useEffect(() => {
@@ -42,21 +39,18 @@ export function InvitePage(props: { token: string; onAccepted(user: AccountUser)
     };
   }, [props.token]);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const early = newAccountProblem({ username, password, repeat });
-    if (early) return setProblem(early);
-    setBusy(true);
-    try {
+  const { problem, busy, form, onSubmit } = useAccountForm({
+    check: () => newAccountProblem({ username, password, repeat }),
+    send: async () => {
       const user = await accountApi.acceptInvite(props.token, username.trim(), password);
       props.onAccepted({ id: user.id, username: user.username, role: user.role });
-    } catch (error) {
+    },
+    refusal: (error) => {
       if (error instanceof ApiError && error.code === 'invite_not_found')
         setOffer({ state: 'gone' });
-      setProblem(problemOf(error));
-      setBusy(false);
-    }
-  };
+      return problemOf(error);
+    },
+  });
 
   if (offer.state !== 'open') {
     return (
@@ -91,7 +85,7 @@ export function InvitePage(props: { token: string; onAccepted(user: AccountUser)
         className="auth-card"
         aria-labelledby="invite-title"
         noValidate
-        onSubmit={(event) => void submit(event)}
+        onSubmit={onSubmit}
       >
         <p className="brand">
           <span className="brand__mark" aria-hidden /> Character Lab

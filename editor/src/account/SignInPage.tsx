@@ -1,8 +1,8 @@
 /** The sign-in page of a server with accounts: username and password, errors by their code. */
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { accountApi, type AccountUser } from '../api/accounts';
-import { problemOf, signInProblem, type FormProblem } from './account-forms';
-import { AccountField, FormAlert, useFocusOnProblem } from './AccountField';
+import { signInProblem } from './account-forms';
+import { AccountField, FormAlert, useAccountForm } from './AccountField';
 import type { SignedOutReason } from './auth-state';
 
 const NOTICES: Record<SignedOutReason, string> = {
@@ -17,23 +17,10 @@ export function SignInPage(props: {
 }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [problem, setProblem] = useState<FormProblem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const form = useFocusOnProblem(problem);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const early = signInProblem(username, password);
-    if (early) return setProblem(early);
-    setBusy(true);
-    try {
-      const user = await accountApi.signIn(username.trim(), password);
-      props.onSignedIn(user);
-    } catch (error) {
-      setProblem(problemOf(error));
-      setBusy(false);
-    }
-  };
+  const { problem, busy, form, onSubmit } = useAccountForm({
+    check: () => signInProblem(username, password),
+    send: async () => props.onSignedIn(await accountApi.signIn(username.trim(), password)),
+  });
 
   return (
     <main className="auth-page">
@@ -42,7 +29,7 @@ export function SignInPage(props: {
         className="auth-card"
         aria-labelledby="sign-in-title"
         noValidate
-        onSubmit={(event) => void submit(event)}
+        onSubmit={onSubmit}
       >
         <p className="brand">
           <span className="brand__mark" aria-hidden /> Character Lab

@@ -3,19 +3,13 @@
  * remote workers. A new token is shown once (the server keeps only its hash); revoking asks
  * first, because every program using the token stops working.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { accountApi, type CreatedToken, type TokenInfo, type TokenKind } from '../api/accounts';
 import { ConfirmDialog } from '../ui/Dialog';
 import { useToasts } from '../ui/toasts';
 import { useNow } from '../ui/useNow';
-import {
-  cliCommand,
-  formatLastUsed,
-  problemOf,
-  workerCommand,
-  type FormProblem,
-} from './account-forms';
-import { AccountField, FormAlert, ShownOnce, useFocusOnProblem } from './AccountField';
+import { cliCommand, formatLastUsed, workerCommand } from './account-forms';
+import { AccountField, FormAlert, ShownOnce, useAccountForm } from './AccountField';
 import { useAuth } from './AuthGate';
 
 export function TokensPage() {
@@ -167,27 +161,17 @@ export function TokensPage() {
 
 function NewTokenForm(props: { kind: TokenKind; onMade(token: CreatedToken): void }) {
   const [name, setName] = useState('');
-  const [problem, setProblem] = useState<FormProblem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const form = useFocusOnProblem(problem);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const trimmed = name.trim();
-    if (trimmed === '' || trimmed.length > 80) {
-      return setProblem({ field: 'name', message: 'Name the token (1–80 characters).' });
-    }
-    setBusy(true);
-    try {
-      props.onMade(await accountApi.createToken({ name: trimmed, kind: props.kind }));
+  const { problem, busy, form, onSubmit } = useAccountForm({
+    check: () =>
+      name.trim() === '' || name.trim().length > 80
+        ? { field: 'name', message: 'Name the token (1–80 characters).' }
+        : null,
+    send: async () => {
+      props.onMade(await accountApi.createToken({ name: name.trim(), kind: props.kind }));
       setName('');
-      setProblem(null);
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    staysOpen: true,
+  });
 
   return (
     <form
@@ -195,7 +179,7 @@ function NewTokenForm(props: { kind: TokenKind; onMade(token: CreatedToken): voi
       className="account-inline-form"
       noValidate
       aria-label={props.kind === 'worker' ? 'New worker token' : 'New personal token'}
-      onSubmit={(event) => void submit(event)}
+      onSubmit={onSubmit}
     >
       <FormAlert problem={problem} />
       <AccountField

@@ -27,7 +27,7 @@ import {
   NewPasswordFields,
   FormAlert,
   ShownOnce,
-  useFocusOnProblem,
+  useAccountForm,
 } from './AccountField';
 import { useAuth } from './AuthGate';
 
@@ -315,26 +315,15 @@ function NewUserDialog(props: { onClose(): void; onCreated(user: UserInfo): void
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<UserRole>('member');
-  const [problem, setProblem] = useState<FormProblem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const form = useFocusOnProblem(problem);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const early = newAccountProblem({ username, password });
-    if (early) return setProblem(early);
-    setBusy(true);
-    try {
-      props.onCreated(await accountApi.createUser({ username: username.trim(), password, role }));
-    } catch (error) {
-      setProblem(problemOf(error));
-      setBusy(false);
-    }
-  };
+  const { problem, busy, form, onSubmit } = useAccountForm({
+    check: () => newAccountProblem({ username, password }),
+    send: async () =>
+      props.onCreated(await accountApi.createUser({ username: username.trim(), password, role })),
+  });
 
   return (
     <Dialog title="New user" onClose={props.onClose}>
-      <form ref={form} noValidate onSubmit={(event) => void submit(event)}>
+      <form ref={form} noValidate onSubmit={onSubmit}>
         <FormAlert problem={problem} />
         <AccountField
           name="username"
@@ -386,26 +375,14 @@ function ResetPasswordDialog(props: {
 }) {
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [problem, setProblem] = useState<FormProblem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const form = useFocusOnProblem(problem);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const early = newPasswordProblem(password, repeat);
-    if (early) return setProblem(early);
-    setBusy(true);
-    try {
-      await props.onReset(password);
-    } catch (error) {
-      setProblem(problemOf(error));
-      setBusy(false);
-    }
-  };
+  const { problem, busy, form, onSubmit } = useAccountForm({
+    check: () => newPasswordProblem(password, repeat),
+    send: () => props.onReset(password),
+  });
 
   return (
     <Dialog title={`Reset the password of ${props.user.username}`} onClose={props.onClose}>
-      <form ref={form} noValidate onSubmit={(event) => void submit(event)}>
+      <form ref={form} noValidate onSubmit={onSubmit}>
         <FormAlert problem={problem} />
         <NewPasswordFields
           password={password}
