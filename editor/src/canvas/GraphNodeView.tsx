@@ -9,21 +9,18 @@
  * colour bar, handles and progress bar only: the details are unreadable there, and 500 nodes
  * of hidden labels still cost layout, hit testing and paint on every pan frame.
  */
-import { Handle, Position } from '@xyflow/react';
 import type { NodeProps } from '@xyflow/react';
 import { memo, useCallback, useContext, useMemo } from 'react';
 import type { CSSProperties } from 'react';
-import { PORT_COLORS } from '../../../engine/graph/ports';
 import type { PortInfo } from '../api/types';
 import { isTerminalRunStatus } from '../../../engine/runs/events';
 import { frameConsistency, scoreBadges } from '../runs/consistency-view';
 import { OutputPreview } from '../runs/OutputPreview';
 import { useStore } from '../ui/store';
 import { NODE_STATUS_LABEL, fanOutCount, mergeItemOutputs, previewOutputs } from '../runs/run-view';
-import { portKind } from './catalog';
 import { handleAccepts } from './connection';
 import { FarZoomContext } from './far-zoom';
-import { nodeGeometry } from './node-geometry';
+import { portHandles } from './port-handles';
 import { useDragOrigin } from './drag-origin';
 import type { FlowNode } from './flow-mapping';
 import { useNodeExposed, useNodeProblems, useNodeRun, useStudio } from './studio-context';
@@ -78,28 +75,7 @@ function GraphNodeView({ id, data, selected, height }: NodeProps<FlowNode>) {
     return classes.filter(Boolean).join(' ');
   };
 
-  const geometry = info ? nodeGeometry(info) : undefined;
-  const handles = (geometry?.handles ?? []).map((handle, index) => {
-    const input = handle.type === 'target';
-    const port = input ? info!.inputs[index] : info!.outputs[index - info!.inputs.length];
-    return (
-      <Handle
-        key={`${handle.type}:${port.id}`}
-        type={handle.type}
-        position={input ? Position.Left : Position.Right}
-        id={port.id}
-        className={handleClass(port, handle.type)}
-        title={`${port.label}: ${port.type}${port.optional ? ' (optional)' : ''}`}
-        style={
-          {
-            left: handle.x,
-            top: handle.y,
-            '--port-color': PORT_COLORS[portKind(port.type)],
-          } as CSSProperties
-        }
-      />
-    );
-  });
+  const handles = info ? portHandles(info, { className: handleClass }) : [];
 
   const title = data.label || info?.title || data.type;
   const running = status === 'running';

@@ -8,8 +8,6 @@ import {
   Background,
   BackgroundVariant,
   Controls,
-  Handle,
-  Position,
   ReactFlow,
   ReactFlowProvider,
 } from '@xyflow/react';
@@ -19,9 +17,9 @@ import type { CSSProperties } from 'react';
 import type { GraphDocument } from '../../../engine/graph/document';
 import { PORT_COLORS } from '../../../engine/graph/ports';
 import type { NodeTypeInfo } from '../api/types';
-import { createCatalog, portKind, type Catalog } from '../canvas/catalog';
+import { createCatalog, type Catalog } from '../canvas/catalog';
 import { toFlow, type FlowNode } from '../canvas/flow-mapping';
-import { nodeGeometry } from '../canvas/node-geometry';
+import { portHandles } from '../canvas/port-handles';
 import '../canvas/GraphNodeView.css';
 import './share.css';
 
@@ -30,28 +28,9 @@ const CatalogContext = createContext<Catalog>(new Map());
 const SharedNodeView = memo(function SharedNodeView({ id, data }: NodeProps<FlowNode>) {
   const catalog = useContext(CatalogContext);
   const info = catalog.get(data.type);
-  const geometry = info ? nodeGeometry(info) : undefined;
-  const handles = (geometry?.handles ?? []).map((handle, index) => {
-    const input = handle.type === 'target';
-    const port = input ? info!.inputs[index] : info!.outputs[index - info!.inputs.length];
-    return (
-      <Handle
-        key={`${handle.type}:${port.id}`}
-        type={handle.type}
-        position={input ? Position.Left : Position.Right}
-        id={port.id}
-        isConnectable={false}
-        className="port__handle"
-        style={
-          {
-            left: handle.x,
-            top: handle.y,
-            '--port-color': PORT_COLORS[portKind(port.type)],
-          } as CSSProperties
-        }
-      />
-    );
-  });
+  const handles = info
+    ? portHandles(info, { className: () => 'port__handle', connectable: false })
+    : [];
   return (
     <div
       className={`graph-node${info ? '' : ' is-unknown'}`}
