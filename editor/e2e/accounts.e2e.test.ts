@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { baseUrl, launchBrowser, screenshot, unavailable } from './harness';
+import type { Browser, Page } from 'playwright-core';
+import { baseUrl, launchBrowser, openPage, screenshot, signIn, unavailable } from './harness';
 import { REPO_ROOT, startStudioServer, type StudioServer } from './server';
 
 const skip = unavailable();
@@ -18,19 +18,6 @@ const BOB = { username: 'bob', password: 'bob-long-password-2' };
 const SECRET_WORKFLOW = 'Ada’s secret film';
 /** Two cores shared with other work: scrypt and page loads may take seconds. */
 const POLL = { timeout: 30_000 };
-
-async function newPage(browser: Browser, errors: string[]): Promise<[BrowserContext, Page]> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  return [context, page];
-}
-
-async function signIn(page: Page, user: { username: string; password: string }): Promise<void> {
-  await page.getByLabel('Username').fill(user.username);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 async function openAccountMenu(page: Page): Promise<void> {
   await page.getByTestId('account-menu').click();
@@ -56,8 +43,8 @@ describe.skipIf(skip)('accounts', () => {
       },
     });
     browser = await launchBrowser();
-    [, admin] = await newPage(browser, errors);
-    [, bob] = await newPage(browser, errors);
+    admin = await openPage(browser, errors);
+    bob = await openPage(browser, errors);
   });
 
   afterAll(async () => {
@@ -162,7 +149,7 @@ describe.skipIf(skip)('accounts', () => {
     await bob.keyboard.press('Escape');
 
     // The used link says so.
-    const [, other] = await newPage(browser, errors);
+    const other = await openPage(browser, errors);
     await other.goto(inviteUrl);
     await other.getByTestId('invite-gone').waitFor();
     await other.context().close();
@@ -232,12 +219,12 @@ describe.skipIf(skip)('accounts', () => {
   });
 
   it('keeps a studio without accounts free of any sign-in', async () => {
-    const [context, page] = await newPage(browser, errors);
+    const page = await openPage(browser, errors);
     await page.goto(`${baseUrl()}/#/workflows`);
     await page.getByRole('heading', { level: 1, name: 'Workflows' }).waitFor();
     expect(await page.getByRole('heading', { level: 1, name: 'Sign in' }).count()).toBe(0);
     expect(await page.getByTestId('account-menu').count()).toBe(0);
-    await context.close();
+    await page.context().close();
     expect(errors).toEqual([]);
   });
 });

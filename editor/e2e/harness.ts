@@ -48,6 +48,16 @@ export async function openPage(browser: Browser, errors: string[]): Promise<Page
   return page;
 }
 
+/** Fills the studio's sign-in form and submits it. */
+export async function signIn(
+  page: Page,
+  user: { username: string; password: string },
+): Promise<void> {
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png` });

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, screenshot, unavailable } from './harness';
+import { launchBrowser, openPage, screenshot, signIn, unavailable } from './harness';
 import { REPO_ROOT, startStudioServer, type StudioServer } from './server';
 
 const skip = unavailable();
@@ -16,19 +16,6 @@ const skip = unavailable();
 const ALICE = { username: 'alice', password: 'alice-long-password-1' };
 const BOB = { username: 'bob', password: 'bob-long-password-2' };
 const NAME = 'Mira on the ridge';
-
-async function newPage(browser: Browser, errors: string[]): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  return page;
-}
-
-async function signIn(page: Page, user: { username: string; password: string }): Promise<void> {
-  await page.getByLabel('Username').fill(user.username);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 describe.skipIf(skip)('share links', () => {
   let server: StudioServer;
@@ -49,8 +36,8 @@ describe.skipIf(skip)('share links', () => {
       },
     });
     browser = await launchBrowser();
-    alice = await newPage(browser, errors);
-    bob = await newPage(browser, errors);
+    alice = await openPage(browser, errors);
+    bob = await openPage(browser, errors);
 
     await alice.goto(`${server.url}/#/workflows`);
     await signIn(alice, ALICE);
@@ -163,7 +150,7 @@ describe.skipIf(skip)('share links', () => {
   it('stops working once revoked', async () => {
     await alice.getByTestId('revoke-share').click();
     await expect.poll(() => alice.getByTestId('share-item').innerText()).toMatch(/revoked/);
-    const other = await newPage(browser, errors);
+    const other = await openPage(browser, errors);
     await other.goto(shareUrl);
     await other.getByText('This link does not work any more').waitFor();
     expect(errors).toEqual([]);
