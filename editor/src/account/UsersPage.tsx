@@ -158,17 +158,12 @@ export function UsersPage() {
                   {user.id === auth.user.id && <span className="muted"> (you)</span>}
                 </th>
                 <td>
-                  <select
+                  <RoleSelect
                     className="input account-table__select"
                     aria-label={`Role of ${user.username}`}
                     value={user.role}
-                    onChange={(event) =>
-                      void change(user, { role: event.target.value as UserRole })
-                    }
-                  >
-                    <option value="member">member</option>
-                    <option value="admin">admin</option>
-                  </select>
+                    onChange={(role) => void change(user, { role })}
+                  />
                 </td>
                 <td>
                   {user.disabled ? (
@@ -203,15 +198,12 @@ export function UsersPage() {
         <form className="account-inline-form" onSubmit={(event) => void makeInvite(event)}>
           <label className="field">
             <span className="field__label">Role</span>
-            <select
+            <RoleSelect
               className="input"
               name="invite-role"
               value={inviteRole}
-              onChange={(event) => setInviteRole(event.target.value as UserRole)}
-            >
-              <option value="member">member</option>
-              <option value="admin">admin</option>
-            </select>
+              onChange={setInviteRole}
+            />
           </label>
           <label className="field">
             <span className="field__label">Expires after</span>
@@ -311,6 +303,28 @@ export function UsersPage() {
   );
 }
 
+/** A user's role to choose: member or admin. */
+function RoleSelect(props: {
+  value: UserRole;
+  onChange(role: UserRole): void;
+  className: string;
+  name?: string;
+  'aria-label'?: string;
+}) {
+  return (
+    <select
+      className={props.className}
+      name={props.name}
+      aria-label={props['aria-label']}
+      value={props.value}
+      onChange={(event) => props.onChange(event.target.value as UserRole)}
+    >
+      <option value="member">member</option>
+      <option value="admin">admin</option>
+    </select>
+  );
+}
+
 function NewUserDialog(props: { onClose(): void; onCreated(user: UserInfo): void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -345,15 +359,7 @@ function NewUserDialog(props: { onClose(): void; onCreated(user: UserInfo): void
         />
         <label className="field">
           <span className="field__label">Role</span>
-          <select
-            className="input"
-            name="role"
-            value={role}
-            onChange={(event) => setRole(event.target.value as UserRole)}
-          >
-            <option value="member">member</option>
-            <option value="admin">admin</option>
-          </select>
+          <RoleSelect className="input" name="role" value={role} onChange={setRole} />
         </label>
         <div className="dialog__actions">
           <button type="button" className="button" onClick={props.onClose}>
